@@ -1,0 +1,41 @@
+"""Plots the chapters share: training curves and per-layer gradient norms."""
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+# One colour per depth everywhere in the book, so plain-56 looks the same in every figure.
+DEPTH_COLOURS = {8: "#4C72B0", 20: "#55A868", 32: "#8172B3", 44: "#CCB974", 56: "#C44E52",
+                 110: "#64B5CD"}
+
+
+def _colour(label: str):
+    digits = "".join(ch for ch in label.split("-")[-1] if ch.isdigit())
+    return DEPTH_COLOURS.get(int(digits)) if digits else None
+
+
+def training_loss(runs, ax=None, title="Training loss per epoch"):
+    """Training loss against epoch, one line per run (``{label: TrainingRun}``)."""
+    ax = ax or plt.gca()
+    for label, run in runs.items():
+        epochs = np.arange(1, len(run.history["loss"]) + 1)
+        ax.plot(epochs, run.history["loss"], marker="o", label=label, color=_colour(label))
+    ax.axhline(np.log(10), color="grey", linestyle=":", linewidth=1)
+    ax.annotate("chance: ln 10", (1, np.log(10)), xytext=(0, -12),
+                textcoords="offset points", color="grey", fontsize=9)
+    ax.set(xlabel="epoch", ylabel="training loss (cross-entropy)", title=title)
+    ax.xaxis.get_major_locator().set_params(integer=True)
+    ax.legend()
+    return ax
+
+
+def gradient_norms(norms_by_label, ax=None, title="Gradient reaching each layer"):
+    """Per-layer gradient norms on a log scale, one line per network (``{label: [norms]}``)."""
+    ax = ax or plt.gca()
+    for label, norms in norms_by_label.items():
+        layers = np.arange(1, len(norms) + 1)
+        ax.semilogy(layers, norms, marker=".", label=label, color=_colour(label))
+    ax.set(xlabel="layer $l$ (1 = nearest the input)",
+           ylabel=r"$\|\partial L / \partial a^{[l]}\|$", title=title)
+    ax.legend()
+    return ax

@@ -1,0 +1,55 @@
+"""Shared notebook plumbing for the tests: find cells, cut notebooks, run nbval."""
+from __future__ import annotations
+
+import copy
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+
+ROOT = Path(__file__).resolve().parent.parent
+CHAPTERS = sorted((ROOT / "chapters").glob("*.ipynb"))
+EXERCISES = sorted((ROOT / "exercises").glob("*.ipynb"))
+SOLUTIONS = sorted((ROOT / "solutions").glob("*.ipynb"))
+ALL_NOTEBOOKS = CHAPTERS + EXERCISES + SOLUTIONS
+
+# A training cell is one that calls the book's training path (resnet_book.train).
+TRAINING_CALL = re.compile(r"\brb\.train\(")
+ANSWER_MARKERS = ("# GRADED FUNCTION:", "### BEGIN SOLUTION", "# YOUR CODE HERE")
+
+
+def read(path: Path) -> nbformat.NotebookNode:
+    return nbformat.read(path, as_version=4)
+
+
+def is_training_cell(cell) -> bool:
+    return cell.cell_type == "code" and bool(TRAINING_CALL.search(cell.source))
+
+
+def is_answer_cell(cell) -> bool:
+    return cell.cell_type == "code" and any(m in cell.source for m in ANSWER_MARKERS)
+
+
+def first_index(nb, predicate) -> int:
+    """Index of the first cell matching ``predicate``, or the number of cells."""
+    return next((i for i, cell in enumerate(nb.cells) if predicate(cell)), len(nb.cells))
+
+
+def cut_before(nb, predicate) -> nbformat.NotebookNode:
+    """A copy of ``nb`` holding only the cells before the first that matches."""
+    cut = copy.deepcopy(nb)
+    cut.cells = cut.cells[: first_index(nb, predicate)]
+    return cut
+
+
+def run_nbval(notebook: Path, *, python: str = sys.executable, env: dict | None = None,
+              cwd: Path | None = None, timeout: float = 900, extra=()) -> subprocess.CompletedProcess:
+    """Run ``notebook`` under nbval (lax: only cells marked NBVAL_CHECK_OUTPUT are compared)."""
+    command = [python, "-m", "pytest", "-p", "no:cacheprovider", "-q", "--nbval-lax",
+               "--nbval-current-env", "--nbval-cell-timeout=600", str(notebook), *extra]
+    full_env = {**os.environ, "RESNET_BOOK_PROFILE": "quick", **(env or {})}
+    return subprocess.run(command, cwd=cwd or notebook.parent, env=full_env, text=True,
+                          capture_output=True, timeout=timeout)

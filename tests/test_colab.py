@@ -1,0 +1,204 @@
+"""Run every notebook the way Google Colab would: alone, in Colab's versions, helper not installed.
+
+Each notebook is copied on its own into an empty folder (no checkout beside it) and run under
+nbval with the Python of a Colab-like virtual environment (``tests/colab_env.py``: Python 3.13,
+TensorFlow 2.20.0, Keras 3.13.2, NumPy 2.1.3, Matplotlib 3.10.0, no ``resnet-book``). Its
+first cell, the setup cell, must install the helper package itself: the tests point it at a
+clean copy of this checkout through ``RESNET_BOOK_SOURCE`` (there is no network to GitHub here).
+
+Training cells are expensive, so each runs at most once in the whole suite: chapter 1 runs top
+to bottom; every other notebook is cut before its first training cell (exercises also before
+their first answer cell, which raises NotImplementedError until a student fills it in).
+"""
+from __future__ import annotations
+
+import atexit
+import functools
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from tests import colab_env
+from tests.nbtools import (ALL_NOTEBOOKS, ROOT, cut_before, is_answer_cell, is_training_cell,
+                           read, run_nbval)
+
+# Notebooks run top to bottom (training included); every other one is cut.
+FULL_RUNS = ("chapters/01_plain_block.ipynb",)
+CUT_TIMEOUT = 900  # seconds for a whole cut notebook under nbval (the setup cell pip-installs)
+FULL_TIMEOUT = 1800
+
+# What Colab's runtime does not set and the test runner's environment might: the notebook
+# must not see them.
+LEAKY_VARIABLES = ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "KERAS_BACKEND",
+                   "RESNET_BOOK_DATASET", "RESNET_BOOK_SOURCE")
+RUN_ENV = {
+    "RESNET_BOOK_PROFILE": "quick",  # what a CPU runtime would pick anyway; explicit here
+    "TF_CPP_MIN_LOG_LEVEL": "3",
+}
+
+
+def relative(path: Path) -> str:
+    """The path from the repository root (the test id); the bare name outside the checkout."""
+    path = Path(path).resolve()
+    return path.relative_to(ROOT).as_posix() if path.is_relative_to(ROOT) else path.name
+
+
+def is_full_run(path: Path) -> bool:
+    return relative(path) in FULL_RUNS
+
+
+def cut_predicate(path: Path):
+    """Where a notebook is cut: its first training cell (exercises: or first answer cell)."""
+    if path.resolve().parent.name == "exercises":
+        return lambda cell: is_training_cell(cell) or is_answer_cell(cell)
+    return is_training_cell
+
+
+def colab_copy(path: Path, folder: Path, *, full: bool) -> Path:
+    """``path`` alone in ``folder`` (which must be empty), cut unless ``full``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    if any(folder.iterdir()):
+        raise ValueError(f"{folder} is not empty: a notebook must run alone")
+    nb = read(path)
+    if not full:
+        nb = cut_before(nb, cut_predicate(path))
+    target = folder / path.name
+    nbformat.write(nb, target)
+    return target
+
+
+@functools.cache
+def _environment() -> colab_env.ColabEnv | str:
+    """The Colab-like venv, built once per test session; a message where it could not be."""
+    try:
+        return colab_env.ensure_colab_env()
+    except colab_env.ColabEnvError as error:
+        return f"Could not build the Colab-like environment: {error}"
+
+
+def colab_environment() -> colab_env.ColabEnv:
+    """The Colab-like venv, or a test failure (never a skip) saying why there is none."""
+    env = _environment()
+    if isinstance(env, str):
+        pytest.fail(env, pytrace=False)
+    return env
+
+
+@functools.cache
+def package_source() -> Path:
+    """A clean copy of the files git sees in this checkout, for the setup cell to pip-install.
+
+    Like ``pip install git+<repo>``, which builds from a clone: installing from the checkout
+    itself would leave a ``build/`` folder in it, and setuptools reuses a stale ``build/lib``
+    (a deleted module would still be installed).
+    """
+    listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+                            cwd=ROOT, capture_output=True, text=True)
+    if listed.returncode != 0:
+        pytest.fail(f"`git ls-files` failed in {ROOT}:\n{listed.stderr}", pytrace=False)
+    folder = Path(tempfile.mkdtemp(prefix="resnet-book-source-"))
+    atexit.register(shutil.rmtree, folder, True)
+    source = folder / "residual-networks"
+    for name in filter(None, listed.stdout.split("\0")):
+        if (ROOT / name).is_file():
+            (source / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / name, source / name)
+    if not (source / "pyproject.toml").exists():
+        pytest.fail(f"{ROOT} has no pyproject.toml for the setup cell to install", pytrace=False)
+    return source
+
+
+def helper_origin(env: colab_env.ColabEnv, cwd: Path) -> str | None:
+    """Where ``resnet_book`` would be imported from in ``env`` (None: not importable)."""
+    probe = subprocess.run(
+        [str(env.python), "-c",
+         "import importlib.util; s = importlib.util.find_spec('resnet_book'); "
+         "print(s.origin if s else '')"],
+        cwd=cwd, capture_output=True, text=True, env=_clean_environ())
+    if probe.returncode != 0:
+        pytest.fail(f"Could not ask {env.python} for resnet_book:\n{probe.stderr}",
+                    pytrace=False)
+    return probe.stdout.strip() or None
+
+
+def _clean_environ() -> dict:
+    return {k: v for k, v in os.environ.items() if k not in LEAKY_VARIABLES}
+
+
+def tail(text: str, limit: int = 8000) -> str:
+    return text if len(text) <= limit else "...\n" + text[-limit:]
+
+
+def run_like_colab(path: Path, workdir: Path, *, full: bool,
+                   env: colab_env.ColabEnv | None = None) -> subprocess.CompletedProcess:
+    """Run ``path`` alone in an empty folder under ``workdir`` in the Colab-like venv.
+
+    Uninstalls the helper package first, and checks afterwards that the notebook's setup cell
+    installed it again without changing Colab's pinned packages.
+    """
+    env = env or colab_environment()
+    uninstall = env.pip("uninstall", "-y", colab_env.HELPER_DISTRIBUTION)
+    assert uninstall.returncode == 0, f"pip uninstall failed:\n{uninstall.stderr}"
+    assert helper_origin(env, workdir) is None, (
+        "resnet_book is still importable in the Colab-like environment after uninstalling it: "
+        "the notebook's setup cell would not be tested")
+
+    notebook = colab_copy(path, workdir / "notebook", full=full)
+    saved = {k: os.environ.pop(k) for k in LEAKY_VARIABLES if k in os.environ}
+    start = time.perf_counter()
+    try:
+        result = run_nbval(notebook, python=str(env.python),
+                           env={"RESNET_BOOK_SOURCE": str(package_source()), **RUN_ENV},
+                           timeout=FULL_TIMEOUT if full else CUT_TIMEOUT)
+    except subprocess.TimeoutExpired as error:
+        pytest.fail(f"{path.name} ran past {error.timeout} s in the Colab-like environment",
+                    pytrace=False)
+    finally:
+        os.environ.update(saved)
+    seconds = time.perf_counter() - start
+    output = result.stdout + result.stderr
+    cells = len(read(notebook).cells)
+    print(f"{relative(path)}: {'full' if full else 'cut'} run of {cells} cells "
+          f"in {seconds:.1f} s under nbval")
+    if result.returncode != 0:
+        pytest.fail(f"{relative(path)} failed when run alone in the Colab-like environment "
+                    f"({'whole notebook' if full else f'first {cells} cells'}); nbval's output "
+                    f"ends:\n{tail(output)}", pytrace=False)
+
+    shown = env.pip("show", colab_env.HELPER_DISTRIBUTION)
+    assert shown.returncode == 0, (
+        f"{relative(path)} passed, but its setup cell did not install "
+        f"{colab_env.HELPER_DISTRIBUTION}:\n{shown.stdout}{shown.stderr}")
+    origin = helper_origin(env, workdir)
+    assert origin and str(env.root) in origin, f"resnet_book is imported from {origin}"
+    versions = env.versions(tuple(colab_env.COLAB_PINS))
+    if versions != colab_env.COLAB_PINS:
+        colab_env.invalidate(env.root)  # rebuild it next time rather than test in a changed one
+        pytest.fail(f"Installing the helper package changed Colab's packages: {versions} "
+                    f"instead of {colab_env.COLAB_PINS}", pytrace=False)
+    return result
+
+
+def test_full_runs_exist():
+    """The notebooks that must run top to bottom are there (else nothing trains here)."""
+    missing = [name for name in FULL_RUNS if not (ROOT / name).exists()]
+    assert not missing, f"missing notebooks: {missing}"
+
+
+def test_colab_environment():
+    """The Colab-like venv builds (or is reused) and has Colab's versions, and no helper."""
+    env = colab_environment()
+    print(f"Colab-like environment {'built' if env.created else 'reused'} "
+          f"in {env.seconds:.1f} s: {env.root}")
+    assert env.versions(tuple(colab_env.COLAB_PINS)) == colab_env.COLAB_PINS
+
+
+@pytest.mark.parametrize("path", ALL_NOTEBOOKS, ids=relative)
+def test_notebook_runs_alone_in_colab(path, tmp_path):
+    run_like_colab(path, tmp_path, full=is_full_run(path))
