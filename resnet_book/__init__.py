@@ -10,6 +10,31 @@ import os as _os
 # so notebooks that import this package first stay free of C++ log noise.
 _os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
+
+def _import_keras_quietly() -> None:
+    """Import Keras (and the backend under it) with the backend's start-up notices muted.
+
+    TensorFlow 2.21 writes absl and oneDNN notices straight to file descriptor 2 while it
+    loads, whatever TF_CPP_MIN_LOG_LEVEL says, and notebooks show them as stray stderr.
+    Muting only this import keeps them out; errors still surface as Python exceptions.
+    """
+    import sys
+
+    if "keras" in sys.modules:
+        return
+    saved = _os.dup(2)
+    devnull = _os.open(_os.devnull, _os.O_WRONLY)
+    try:
+        _os.dup2(devnull, 2)
+        import keras  # noqa: F401
+    finally:
+        _os.dup2(saved, 2)
+        _os.close(saved)
+        _os.close(devnull)
+
+
+_import_keras_quietly()
+
 from .profiles import Profile, get_profile, PROFILES, DATASETS  # noqa: E402
 from .data import load_data  # noqa: E402
 from .training import train, describe_run, device_name, TrainingRun  # noqa: E402
