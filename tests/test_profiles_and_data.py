@@ -1,0 +1,80 @@
+"""Run profiles and data: the switch every notebook relies on, and the offline loader."""
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import resnet_book as rb
+from resnet_book import data as book_data
+
+
+def test_quick_profile_by_name_and_environment(monkeypatch):
+    monkeypatch.setenv("RESNET_BOOK_PROFILE", "quick")
+    monkeypatch.delenv("RESNET_BOOK_DATASET", raising=False)
+    profile = rb.get_profile()
+    assert profile.name == "quick" and profile.dataset == "fashion_mnist"
+    assert rb.get_profile("full").dataset == "cifar10"
+
+
+def test_without_a_profile_the_hardware_decides(monkeypatch):
+    monkeypatch.delenv("RESNET_BOOK_PROFILE", raising=False)
+    # This machine (and CI) has no GPU: the book must choose the CPU-sized profile.
+    assert rb.device_name() == "CPU"
+    assert rb.get_profile().name == "quick"
+
+
+def test_bad_profile_name_says_what_to_do(monkeypatch):
+    monkeypatch.setenv("RESNET_BOOK_PROFILE", "fast")
+    with pytest.raises(ValueError) as error:
+        rb.get_profile()
+    message = str(error.value)
+    assert "'fast'" in message and "quick" in message and "full" in message
+    assert "RESNET_BOOK_PROFILE" in message
+
+
+def test_dataset_override_and_bad_dataset_name(monkeypatch):
+    monkeypatch.setenv("RESNET_BOOK_DATASET", "fashion_mnist")
+    assert rb.get_profile("full").dataset == "fashion_mnist"
+    monkeypatch.setenv("RESNET_BOOK_DATASET", "mnist")
+    with pytest.raises(ValueError) as error:
+        rb.get_profile("quick")
+    assert "'mnist'" in str(error.value) and "fashion_mnist" in str(error.value)
+    assert "RESNET_BOOK_DATASET" in str(error.value)
+
+
+def test_fashion_mnist_comes_offline_from_debian_through_keras(tmp_path, monkeypatch):
+    assert book_data.DEBIAN_FASHION_MNIST.is_dir(), (
+        "Debian's Fashion-MNIST files are missing: apt-get install dataset-fashion-mnist")
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras-home"))
+    (x_train, y_train), (x_test, y_test) = rb.load_data(rb.get_profile("quick"))
+    cached = sorted(p.name for p in (tmp_path / "keras-home/datasets/fashion-mnist").iterdir())
+    assert cached == sorted(book_data.FASHION_MNIST_FILES)
+    assert x_train.shape == (2000, 16, 16, 1) and x_test.shape == (1000, 16, 16, 1)
+    assert x_train.dtype == np.float32 and 0.0 <= x_train.min() and x_train.max() <= 1.0
+    assert np.bincount(y_train).tolist() == [200] * 10  # class-balanced subset
+    again = rb.load_data(rb.get_profile("quick"))
+    assert np.array_equal(again[0][0], x_train), "the subset must be the same every run"
+
+
+def test_full_profile_on_fashion_mnist_is_the_whole_dataset(monkeypatch):
+    monkeypatch.setenv("RESNET_BOOK_DATASET", "fashion_mnist")
+    (x_train, _), (x_test, _) = rb.load_data(rb.get_profile("full"))
+    assert x_train.shape == (60000, 28, 28, 1) and x_test.shape == (10000, 28, 28, 1)
+
+
+def test_full_profile_without_cifar10_stops_with_advice(tmp_path):
+    """No network: the real CIFAR-10 loader fails, and the book says what to do instead."""
+    code = ("import resnet_book as rb\n"
+            "rb.load_data(rb.get_profile('full'))\n")
+    env = {**os.environ, "KERAS_HOME": str(tmp_path), "RESNET_BOOK_PROFILE": "full",
+           # a closed local port, so the download fails at once even where there is network
+           "https_proxy": "http://127.0.0.1:9", "HTTPS_PROXY": "http://127.0.0.1:9"}
+    env.pop("RESNET_BOOK_DATASET", None)
+    result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                            text=True, timeout=300)
+    assert result.returncode != 0
+    assert "Could not download CIFAR-10" in result.stderr, result.stderr[-2000:]
+    assert "RESNET_BOOK_DATASET=fashion_mnist" in result.stderr
+    assert "RESNET_BOOK_PROFILE=quick" in result.stderr
