@@ -1,52 +1,52 @@
-"""Block diagrams drawn with matplotlib: boxes for layers, arrows for the data flow."""
+"""Block diagrams drawn with matplotlib: boxes for operations, labelled arrows for tensors."""
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 
-LAYER_COLOURS = {"linear": "#DCE9F5", "relu": "#F9E0C7", "tensor": "white"}
+OPERATION_COLOURS = {"linear": "#DCE9F5", "relu": "#F9E0C7"}
+FONT_SIZE = 15
 
 
-def _box(ax, x, y, text, kind, width=1.5, height=0.8):
-    style = "round,pad=0.02,rounding_size=0.12"
-    edge = "none" if kind == "tensor" else "#333333"
-    ax.add_patch(FancyBboxPatch((x - width / 2, y - height / 2), width, height,
-                                boxstyle=style, facecolor=LAYER_COLOURS[kind],
-                                edgecolor=edge, linewidth=1.2))
-    ax.text(x, y, text, ha="center", va="center", fontsize=12)
+def _box(ax, x, text, kind, width, height=0.9):
+    ax.add_patch(FancyBboxPatch((x - width / 2, -height / 2), width, height,
+                                boxstyle="round,pad=0.02,rounding_size=0.15",
+                                facecolor=OPERATION_COLOURS[kind], edgecolor="#333333",
+                                linewidth=1.3))
+    ax.text(x, 0, text, ha="center", va="center", fontsize=FONT_SIZE)
 
 
-def _arrow(ax, start, end, **style):
-    ax.add_patch(FancyArrowPatch(start, end, arrowstyle="-|>", mutation_scale=14,
-                                 color="#333333", linewidth=1.3, **style))
+def _arrow(ax, x_from, x_to, label=None):
+    ax.add_patch(FancyArrowPatch((x_from, 0), (x_to, 0), arrowstyle="-|>", mutation_scale=16,
+                                 color="#333333", linewidth=1.4))
+    if label:
+        ax.text((x_from + x_to) / 2, 0.22, label, ha="center", va="bottom", fontsize=FONT_SIZE)
 
 
 def plain_block(ax=None):
-    """The two-layer plain block: a^[l] -> linear -> ReLU -> linear -> ReLU -> a^[l+2]."""
+    """The two-layer plain block: a^[l] -> linear -> ReLU -> linear -> ReLU -> a^[l+2].
+
+    Boxes are operations (a linear map with its weights, or the ReLU g); the tensors of the
+    equations label the arrows between them.
+    """
     ax = ax or plt.gca()
-    steps = [
-        (r"$a^{[l]}$", "tensor"),
-        (r"$z^{[l+1]} = W^{[l+1]} a^{[l]} + b^{[l+1]}$", "linear"),
-        (r"$a^{[l+1]} = g(z^{[l+1]})$", "relu"),
-        (r"$z^{[l+2]} = W^{[l+2]} a^{[l+1]} + b^{[l+2]}$", "linear"),
-        (r"$a^{[l+2]} = g(z^{[l+2]})$", "relu"),
-    ]
-    widths = [0.9, 3.9, 2.7, 4.1, 2.7]
-    gap, x = 0.45, 0.0
-    centres = []
-    for width in widths:
-        centres.append(x + width / 2)
-        x += width + gap
-    for (text, kind), centre, width in zip(steps, centres, widths):
-        _box(ax, centre, 0, text, kind, width=width)
-    for (c1, w1), (c2, w2) in zip(zip(centres, widths), zip(centres[1:], widths[1:])):
-        _arrow(ax, (c1 + w1 / 2, 0), (c2 - w2 / 2, 0))
-    ax.text(centres[1], -0.75, "linear (dense or convolution)", ha="center", fontsize=9,
+    operations = [(r"$W^{[l+1]}, b^{[l+1]}$", "linear", 3.6), (r"$g$", "relu", 1.0),
+                  (r"$W^{[l+2]}, b^{[l+2]}$", "linear", 3.6), (r"$g$", "relu", 1.0)]
+    tensors = [r"$a^{[l]}$", r"$z^{[l+1]}$", r"$a^{[l+1]}$", r"$z^{[l+2]}$", r"$a^{[l+2]}$"]
+    arrow = 1.9
+    x = arrow  # the first arrow runs from 0 to the first box
+    _arrow(ax, 0, x, tensors[0])
+    for (text, kind, width), tensor in zip(operations, tensors[1:]):
+        _box(ax, x + width / 2, text, kind, width)
+        x += width
+        _arrow(ax, x, x + arrow, tensor)
+        x += arrow
+    ax.text(arrow + 1.8, -0.75, "linear map", ha="center", va="top", fontsize=11,
             color="#555555")
-    ax.text(centres[2], -0.75, "ReLU: $g(z) = \\max(0, z)$", ha="center", fontsize=9,
+    ax.text(arrow + 3.6 + arrow + 0.5, -0.75, "ReLU", ha="center", va="top", fontsize=11,
             color="#555555")
-    ax.set_xlim(-0.2, x - gap + 0.2)
-    ax.set_ylim(-1.1, 0.7)
+    ax.set_xlim(-0.1, x + 0.1)
+    ax.set_ylim(-1.2, 0.9)
     ax.set_aspect("equal")
     ax.axis("off")
     return ax

@@ -118,7 +118,8 @@ async () => {
     if (performance.now() - t0 > 20000) return {loaded: false, src: script.src};
     await new Promise(r => setTimeout(r, 50));
   }
-  await window.MathJax.startup.promise;
+  let failure = null;
+  try { await window.MathJax.startup.promise; } catch (e) { failure = String(e && e.message || e); }
   const containers = Array.from(document.querySelectorAll('mjx-container'));
   const bad = containers.filter(c => c.querySelector('mjx-merror, merror'));
   return {
@@ -126,6 +127,7 @@ async () => {
     src: script.src,
     version: window.MathJax.version,
     containers: containers.length,
+    failure,
     errors: bad.map(c => (c.getAttribute('data-mjx-error')
                           || (c.querySelector('mjx-merror, merror') || c).textContent || '').slice(0, 200)),
     untypeset: Array.from(document.querySelectorAll('span.math, div.math'))
