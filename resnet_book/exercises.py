@@ -12,6 +12,7 @@ The solution notebook is the single source. In it:
     python -m resnet_book.exercises             # rewrite exercises/ from solutions/
     python -m resnet_book.exercises --check     # fail if any exercise differs (the tests run this)
     python -m resnet_book.exercises --execute   # first rerun each solution, storing its outputs
+    python -m resnet_book.exercises --execute solutions/02_residual_block.ipynb   # just one
 """
 from __future__ import annotations
 
@@ -81,11 +82,13 @@ def exercise_text(solution_path: Path) -> str:
     return nbformat.writes(make_exercise(solution)) + "\n"
 
 
-def pairs(root: Path | None = None):
-    """(solution, exercise) paths for every notebook in ``solutions/``."""
+def pairs(root: Path | None = None, only=None):
+    """(solution, exercise) paths for every notebook in ``solutions/`` (or those in ``only``)."""
     root = Path(root or _root())
+    wanted = {Path(p).name for p in only} if only else None
     for solution in sorted((root / "solutions").glob("*.ipynb")):
-        yield solution, root / "exercises" / solution.name
+        if wanted is None or solution.name in wanted:
+            yield solution, root / "exercises" / solution.name
 
 
 def execute_solution(path: Path, timeout: int = 900) -> None:
@@ -111,15 +114,19 @@ def main(argv=None) -> int:
                         help="write nothing; exit 1 if an exercise is not what would be generated")
     parser.add_argument("--execute", action="store_true",
                         help="first rerun every solution notebook and store its outputs")
+    parser.add_argument("solutions", nargs="*", help="only these solution notebooks")
     args = parser.parse_args(argv)
+    missing = [p for p in args.solutions if not (_root() / "solutions" / Path(p).name).exists()]
+    if missing:
+        parser.error(f"no such solution notebook: {', '.join(missing)}")
     if args.execute and args.check:
         parser.error("--execute writes notebooks; it cannot be combined with --check")
     if args.execute:
-        for solution, _ in pairs():
+        for solution, _ in pairs(only=args.solutions):
             print(f"executing {solution.relative_to(_root())}")
             execute_solution(solution)
     stale = []
-    for solution, exercise in pairs():
+    for solution, exercise in pairs(only=args.solutions):
         text = exercise_text(solution)
         if exercise.exists() and exercise.read_text() == text:
             continue
