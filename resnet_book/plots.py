@@ -22,7 +22,7 @@ def training_loss(runs, ax=None, title="Training loss per epoch"):
         ax.plot(epochs, run.history["loss"], marker="o", label=label, color=_colour(label))
     ax.axhline(np.log(10), color="grey", linestyle=":", linewidth=1)
     last_epoch = max(len(run.history["loss"]) for run in runs.values())
-    ax.annotate("chance: ln 10", (last_epoch, np.log(10)), xytext=(0, 4),
+    ax.annotate("chance: ln 10", (last_epoch, np.log(10)), xytext=(-10, 4),
                 textcoords="offset points", color="grey", fontsize=9, ha="right")
     ax.set(xlabel="epoch", ylabel="training loss (cross-entropy)", title=title)
     ax.xaxis.get_major_locator().set_params(integer=True)
