@@ -39,7 +39,7 @@ from .profiles import Profile, get_profile, PROFILES, DATASETS  # noqa: E402
 from .data import load_data  # noqa: E402
 from .training import train, describe_run, device_name, TrainingRun  # noqa: E402
 from .notebook import seed, glue  # noqa: E402
-from . import diagrams, plots  # noqa: E402
+from . import diagrams, models, plots  # noqa: E402
 
 __version__ = "0.1.0"
 
