@@ -1,0 +1,219 @@
+"""Command line of the grader: ``python -m resnet_book.grade``."""
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import threading
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from pathlib import Path
+
+from .grader import Grade, Settings, grade_submission, load_reference, self_check, sha256
+from .notebook import NotGradable, ReferenceError_
+from .report import Gradebook, atomic_write, feedback, feedback_path, points
+from .runner import stop_all
+
+USAGE = """\
+python -m resnet_book.grade --reference solutions/X.ipynb --out DIR SUBMISSION...
+       python -m resnet_book.grade --reference solutions/X.ipynb --describe
+       python -m resnet_book.grade --self-check MY_NOTEBOOK.ipynb [--out DIR]"""
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m resnet_book.grade", usage=USAGE,
+        description="Grade notebooks against a reference notebook: each submission's answer "
+                    "cells are swapped into the reference, which runs under nbval in its own "
+                    "kernel. Writes DIR/grades.csv and DIR/feedback/<submission>.md.")
+    parser.add_argument("submissions", nargs="*", metavar="SUBMISSION",
+                        help="a notebook, or a folder searched for *.ipynb")
+    parser.add_argument("--reference", type=Path, help="the reference (solution) notebook")
+    parser.add_argument("--out", type=Path, help="folder for grades.csv and feedback/")
+    parser.add_argument("--regrade", action="store_true",
+                        help="grade again the submissions grades.csv already holds")
+    parser.add_argument("--jobs", type=int, default=None,
+                        help="submissions graded at once (default: the number of CPU cores)")
+    parser.add_argument("--cell-timeout", type=float, default=120.0,
+                        help="seconds one cell may run (default 120)")
+    parser.add_argument("--timeout", type=float, default=900.0,
+                        help="seconds one submission may take in all (default 900)")
+    parser.add_argument("--describe", action="store_true",
+                        help="print the reference's parts, points and checks, then stop")
+    parser.add_argument("--self-check", action="store_true",
+                        help="check one notebook against the expected outputs its visible "
+                             "checks store (a released exercise); no reference, no hidden checks")
+    return parser
+
+
+def collect(paths, out: Path | None, parser) -> list[tuple[str, Path]]:
+    """(name, path) of every submission: a file as given, a folder's *.ipynb by relative path."""
+    found: list[tuple[str, Path]] = []
+    out = out.resolve() if out else None
+    for given in paths:
+        path = Path(given)
+        if path.is_dir():
+            for notebook in sorted(path.rglob("*.ipynb")):
+                relative = notebook.relative_to(path)
+                if any(p.startswith(".") for p in relative.parts):
+                    continue  # .ipynb_checkpoints and other hidden folders
+                if out and out in notebook.resolve().parents:
+                    continue
+                found.append((relative.as_posix(), notebook))
+        elif path.is_file():
+            found.append((path.name, path))
+        else:
+            parser.error(f"no such submission file or folder: {given}")
+    names = [name for name, _ in found]
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        parser.error(f"two submissions share the name {', '.join(twice)}: give their folder "
+                     "instead, or rename them")
+    if not found:
+        parser.error("no submissions found (no .ipynb files in the folders given)")
+    return found
+
+
+def _writable(out: Path, parser) -> None:
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / ".write-test"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as error:
+        parser.error(f"--out {out}: cannot write there ({error.strerror or error})")
+
+
+def _settings(args, jobs: int) -> Settings:
+    cores = os.cpu_count() or 1
+    return Settings(cell_timeout=args.cell_timeout, total_timeout=args.timeout,
+                    threads=max(1, cores // max(1, jobs)))
+
+
+def describe(assignment) -> str:
+    """The parts, their points and their checks: what an instructor checks a reference by."""
+    lines = []
+    for part in assignment.parts.values():
+        lines.append(f"{part.name}: {points(part.points)} points")
+        for check in part.checks:
+            hints = f" [{len(check.hints)} hint(s)]" if check.hints else ""
+            shared = [n for n in check.parts if n != part.name]
+            also = f" (shared with {', '.join(shared)})" if shared else ""
+            lines.append(f"  {check.title}{hints}{also}")
+    lines.append(f"total: {points(assignment.max_points)} points")
+    return "\n".join(lines)
+
+
+def _run_self_check(args, parser) -> int:
+    if args.reference:
+        parser.error("--self-check takes no --reference: it checks a notebook against itself")
+    if len(args.submissions) != 1 or not Path(args.submissions[0]).is_file():
+        parser.error("--self-check takes exactly one notebook file")
+    if args.out:
+        _writable(args.out, parser)
+    path = Path(args.submissions[0])
+    try:
+        grade, assignment = self_check(path, _settings(args, 1))
+    except NotGradable as error:
+        parser.error(f"{path}: {error.message}")
+    except ReferenceError_ as error:
+        parser.error(f"{path}: {error}")
+    text = feedback(grade, assignment.max_points, title="Self-check (visible checks only)")
+    print(text)
+    if args.out:
+        atomic_write(feedback_path(args.out, grade.file), text)
+    return 0
+
+
+def main(argv=None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.self_check:
+        return _run_self_check(args, parser)
+    if args.describe:
+        if args.reference is None or not args.reference.is_file():
+            parser.error("--describe needs --reference with an existing notebook")
+        try:
+            print(describe(load_reference(args.reference)))
+        except (NotGradable, ReferenceError_) as error:
+            parser.error(f"--reference {args.reference}: {error}")
+        return 0
+    if args.reference is None or args.out is None:
+        parser.error("--reference and --out are required (or use --self-check)")
+    if not args.submissions:
+        parser.error("no SUBMISSION given")
+    if args.jobs is not None and args.jobs < 1:
+        parser.error("--jobs must be at least 1")
+    if args.cell_timeout <= 0 or args.timeout <= 0:
+        parser.error("timeouts must be positive")
+    if not args.reference.is_file():
+        parser.error(f"--reference {args.reference}: no such file")
+    try:
+        assignment = load_reference(args.reference)
+    except NotGradable as error:
+        parser.error(f"--reference {args.reference}: {error.message}")
+    except ReferenceError_ as error:
+        parser.error(f"--reference {args.reference}: {error}")
+    _writable(args.out, parser)
+    submissions = collect(args.submissions, args.out, parser)
+    gradebook = Gradebook(args.out / "grades.csv", assignment.parts, assignment.max_points,
+                          sha256(args.reference))
+    try:
+        gradebook.load()
+    except ValueError as error:
+        parser.error(str(error))
+
+    todo = []
+    for name, path in submissions:
+        if not args.regrade and gradebook.is_done(name, sha256(path)):
+            print(f"{name}: already graded, skipped (--regrade grades it again)")
+        else:
+            todo.append((name, path))
+    jobs = max(1, min(args.jobs or os.cpu_count() or 1, len(todo) or 1))
+    settings = _settings(args, jobs)
+    lock = threading.Lock()
+
+    def grade_one(name: str, path: Path) -> Grade:
+        try:
+            return grade_submission(assignment, path, name, settings)
+        except Exception as error:  # never let one submission stop the batch
+            grade = Grade(file=name, status="error", submission_sha256=sha256(path),
+                          message=f"the grader failed on this file ({type(error).__name__})")
+            grade.log = repr(error)
+            return grade
+
+    def record(grade: Grade) -> None:
+        with lock:
+            atomic_write(feedback_path(args.out, grade.file),
+                         feedback(grade, assignment.max_points))
+            gradebook.add(grade)
+            gradebook.save()
+            print(f"{grade.file}: {points(grade.total)} / {points(assignment.max_points)} "
+                  f"({grade.status}, {grade.seconds:.0f} s)", flush=True)
+            if grade.status == "error":
+                print(f"{grade.file}: grader error; log tail:\n{grade.log}", file=sys.stderr)
+
+    pool = ThreadPoolExecutor(max_workers=jobs)
+    previous = signal.signal(signal.SIGTERM, _interrupt) \
+        if threading.current_thread() is threading.main_thread() else None
+    try:
+        futures = [pool.submit(grade_one, name, path) for name, path in todo]
+        for future in as_completed(futures):
+            record(future.result())
+        pool.shutdown()
+    except KeyboardInterrupt:
+        stop_all()
+        pool.shutdown(wait=True, cancel_futures=True)
+        print(f"interrupted: {args.out / 'grades.csv'} keeps every finished row; run the same "
+              "command again to grade the rest", file=sys.stderr)
+        return 130
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+    print(f"{len(todo)} graded, {len(submissions) - len(todo)} skipped; "
+          f"gradebook {args.out / 'grades.csv'}, feedback in {args.out / 'feedback'}")
+    return 0

@@ -1,0 +1,301 @@
+"""Read notebooks leniently and find the parts, points and checks of an assignment.
+
+Conventions a reference notebook follows (see the README's Instructors section):
+
+- a graded answer cell starts with ``# GRADED FUNCTION: <name>``, where ``<name>`` is the
+  function or class it defines; a line ``# POINTS: <n>`` among its lines gives the part's
+  points (1 when absent). The points are read from the reference only.
+- a visible check is a code cell with a ``# NBVAL_CHECK_OUTPUT`` line: nbval compares what it
+  prints with the reference's stored output. A hidden check is a code cell whose first line
+  starts with ``# HIDDEN CHECK`` (the exercise generator drops it): it passes when it raises
+  nothing.
+- a check belongs to the parts named by a ``# PART: <name>[, <name>]`` line in it; else (a hidden
+  check) to the part named right after ``# HIDDEN CHECK:``; else to the parts of its *section*
+  that its code uses by name, or to all of its section if it uses none. A check's section is
+  the run of graded answer cells that precedes it: those after the last check cell that comes
+  before them. (Exercises 1: the check after ``conv_output_size`` and ``conv_parameter_count``
+  belongs to both; a check that builds a block with an earlier part's function to test a later
+  part belongs to the later part only.)
+- ``# HINT: <text>`` lines in a check cell are shown in the feedback when that check fails.
+
+A part passes when its answer cell runs without an error and every check of the part passes;
+it then earns all its points, else none.
+"""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+MARKER = re.compile(r"^[ \t]*#[ \t]*GRADED FUNCTION[ \t]*:[ \t]*([A-Za-z_]\w*)", re.M)
+POINTS = re.compile(r"^[ \t]*#[ \t]*POINTS[ \t]*:[ \t]*(\d+(?:\.\d+)?)[ \t]*$", re.M)
+PART = re.compile(r"^[ \t]*#[ \t]*PARTS?[ \t]*:[ \t]*(.+?)[ \t]*$", re.M)
+HINT = re.compile(r"^[ \t]*#[ \t]*HINT[ \t]*:[ \t]*(.*?)[ \t]*$", re.M)
+HIDDEN = re.compile(r"^[ \t]*#[ \t]*HIDDEN CHECK\b[ \t]*:?[ \t]*([A-Za-z_]\w*)?")
+NBVAL_MARKER = re.compile(r"^[ \t]*#+[ \t]*(NBVAL_[A-Z_]+|PYTEST_VALIDATE_IGNORE_OUTPUT)\b.*$",
+                          re.M)
+CHECK_OUTPUT = re.compile(r"^[ \t]*#+[ \t]*NBVAL_CHECK_OUTPUT[ \t]*$", re.M)
+META_KEY = "resnet_book"          # cell metadata: {"expected_output": [...outputs...]}
+
+
+class NotGradable(Exception):
+    """A submission that cannot be graded; ``status`` is its gradebook status."""
+
+    def __init__(self, status: str, message: str):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+class ReferenceError_(ValueError):
+    """A reference notebook that does not follow the conventions."""
+
+
+@dataclass
+class Cell:
+    cell_type: str
+    source: str
+    tags: list = field(default_factory=list)
+    outputs: list = field(default_factory=list)
+    execution_count: int | None = None
+    expected_output: list | None = None   # from metadata (self-check)
+
+
+def _source(value) -> str:
+    if isinstance(value, list):
+        return "".join(str(v) for v in value)
+    return value if isinstance(value, str) else ""
+
+
+def read_cells(path: Path) -> list[Cell]:
+    """The cells of a notebook file, read as JSON without nbformat's strict validation.
+
+    Only cell types, sources, tags, stored outputs and this package's own metadata key are
+    kept: Colab's ``executionInfo`` (the student's name and photo link), widget state and any
+    other metadata are dropped here.
+    """
+    try:
+        raw = Path(path).read_bytes()
+    except OSError as error:
+        raise NotGradable("unreadable", f"the file could not be read ({error.strerror})")
+    try:
+        data = json.loads(raw.decode("utf-8-sig"))
+    except (UnicodeDecodeError, ValueError):
+        raise NotGradable("not-json", "the file is not JSON (truncated, or not a notebook)")
+    if not isinstance(data, dict):
+        raise NotGradable("not-a-notebook", "the file is JSON but not a notebook")
+    version = data.get("nbformat")
+    if "worksheets" in data or (isinstance(version, int) and version < 4):
+        raise NotGradable("nbformat-too-old",
+                          f"the notebook is in format {version}; save it as format 4 "
+                          "(any current Jupyter or Colab does)")
+    cells = data.get("cells")
+    if not isinstance(cells, list) or not isinstance(version, int):
+        raise NotGradable("not-a-notebook", "the file is JSON but not a notebook")
+    result = []
+    for raw_cell in cells:
+        if not isinstance(raw_cell, dict):
+            continue
+        metadata = raw_cell.get("metadata") if isinstance(raw_cell.get("metadata"), dict) else {}
+        tags = metadata.get("tags") if isinstance(metadata.get("tags"), list) else []
+        ours = metadata.get(META_KEY) if isinstance(metadata.get(META_KEY), dict) else {}
+        expected = ours.get("expected_output")
+        if isinstance(expected, str):
+            expected = [{"output_type": "stream", "name": "stdout", "text": expected}]
+        outputs = raw_cell.get("outputs") if isinstance(raw_cell.get("outputs"), list) else []
+        count = raw_cell.get("execution_count")
+        result.append(Cell(
+            cell_type=str(raw_cell.get("cell_type", "")),
+            source=_source(raw_cell.get("source", "")),
+            tags=[t for t in tags if isinstance(t, str)],
+            outputs=outputs,
+            execution_count=count if isinstance(count, int) else None,
+            expected_output=expected if isinstance(expected, list) else None,
+        ))
+    return result
+
+
+def is_visible_check(cell: Cell) -> bool:
+    return cell.cell_type == "code" and (bool(CHECK_OUTPUT.search(cell.source))
+                                         or "nbval-check-output" in cell.tags)
+
+
+def is_hidden_check(cell: Cell) -> bool:
+    return cell.cell_type == "code" and cell.source.lstrip().startswith("# HIDDEN CHECK")
+
+
+def marker_name(source: str) -> str | None:
+    """The graded name of a reference answer cell: its first non-blank line is the marker."""
+    for line in source.splitlines():
+        if line.strip():
+            match = MARKER.match(line)
+            return match.group(1) if match else None
+    return None
+
+
+def code_lines(source: str) -> str:
+    """``source`` without comment-only lines (to look for names the code uses)."""
+    return "\n".join(line for line in source.splitlines() if not line.lstrip().startswith("#"))
+
+
+@dataclass
+class Check:
+    cell: int                 # index among the notebook's code cells
+    kind: str                 # "visible" or "hidden"
+    number: int               # 1, 2, ... within its kind, in notebook order
+    parts: list
+    hints: list
+    summary: str = ""         # visible checks only: their first line of code
+
+    @property
+    def title(self) -> str:
+        if self.kind == "visible":
+            return f"visible check {self.number}" + (f" (`{self.summary}`)" if self.summary else "")
+        return f"hidden check {self.number}"
+
+
+@dataclass
+class Part:
+    name: str
+    points: float
+    cell: int                 # index among the code cells
+    checks: list = field(default_factory=list)
+
+
+@dataclass
+class Assignment:
+    cells: list               # the code cells only
+    parts: dict               # name -> Part, in notebook order
+    checks: list
+
+    @property
+    def max_points(self) -> float:
+        return sum(p.points for p in self.parts.values())
+
+    def parts_of_cell(self, index: int) -> list:
+        names = [p.name for p in self.parts.values() if p.cell == index]
+        names += [n for c in self.checks if c.cell == index for n in c.parts]
+        return list(dict.fromkeys(names))
+
+
+def parse_assignment(cells: list[Cell], *, self_check: bool = False) -> Assignment:
+    """Parts, points and checks of a reference notebook (or, with ``self_check``, of a
+    student's notebook, whose visible checks carry their expected output in metadata)."""
+    code = [c for c in cells if c.cell_type == "code"]
+    parts: dict[str, Part] = {}
+    for index, cell in enumerate(code):
+        name = marker_name(cell.source)
+        if name is None:
+            continue
+        if name in parts:
+            if self_check:
+                continue
+            raise ReferenceError_(f"two answer cells are marked '# GRADED FUNCTION: {name}'")
+        points = POINTS.search(cell.source)
+        parts[name] = Part(name, float(points.group(1)) if points else 1.0, index)
+    if not parts:
+        raise ReferenceError_("no cell starts with '# GRADED FUNCTION: <name>'")
+    checks: list[Check] = []
+    numbers = {"visible": 0, "hidden": 0}
+    check_cells = [i for i, c in enumerate(code) if (is_visible_check(c) or is_hidden_check(c))
+                   and i not in {p.cell for p in parts.values()}]
+    for index, cell in enumerate(code):
+        if index in {p.cell for p in parts.values()}:
+            continue
+        if is_visible_check(cell):
+            kind = "visible"
+        elif is_hidden_check(cell) and not self_check:
+            kind = "hidden"
+        else:
+            continue
+        numbers[kind] += 1
+        names = _associated_parts(cell, index, parts, check_cells)
+        if not names:
+            continue  # a check before any graded part, about none: not graded
+        summary = ""
+        if kind == "visible":
+            summary = next((line.strip() for line in cell.source.splitlines()
+                            if line.strip() and not line.lstrip().startswith("#")), "")
+            summary = summary if len(summary) <= 60 else summary[:57] + "..."
+            if self_check and cell.expected_output is None:
+                continue
+            if not self_check and (cell.execution_count is None or not cell.outputs):
+                raise ReferenceError_(
+                    f"visible check {numbers[kind]} has no stored output: run the reference "
+                    "top to bottom and save it (python -m resnet_book.exercises --execute)")
+        check = Check(index, kind, numbers[kind], names,
+                      [h for h in HINT.findall(cell.source) if h], summary)
+        checks.append(check)
+        for name in names:
+            parts[name].checks.append(check)
+    if not self_check:
+        unchecked = [p.name for p in parts.values() if not p.checks]
+        if unchecked:
+            raise ReferenceError_(
+                f"no check cell belongs to {', '.join(unchecked)}: every graded part needs at "
+                "least one visible or hidden check")
+    return Assignment(code, parts, checks)
+
+
+def _associated_parts(cell: Cell, index: int, parts: dict, checks: list) -> list:
+    explicit = PART.search(cell.source)
+    if explicit:
+        names = [n.strip() for n in re.split(r"[,\s]+", explicit.group(1)) if n.strip()]
+        unknown = [n for n in names if n not in parts]
+        if unknown:
+            raise ReferenceError_(f"'# PART:' names {', '.join(unknown)}, which no answer cell "
+                                  "is marked with")
+        return names
+    hidden = HIDDEN.match(cell.source.lstrip())
+    if hidden and hidden.group(1) in parts:
+        return [hidden.group(1)]
+    # The check's section: the answer cells after the last check that precedes the latest
+    # answer cell before this check.
+    before = [p for p in parts.values() if p.cell < index]
+    if not before:
+        return []
+    latest = max(p.cell for p in before)
+    boundary = max((c for c in checks if c < latest), default=-1)
+    section = [p.name for p in before if boundary < p.cell <= latest]
+    used = code_lines(cell.source)
+    return [n for n in section if re.search(rf"\b{re.escape(n)}\b", used)] or section
+
+
+# --- the student's answers ----------------------------------------------------------------
+
+@dataclass
+class Answer:
+    name: str
+    source: str | None
+    how: str                  # "marker", "def", "missing" or "duplicated"
+    count: int = 0
+
+
+def find_answers(cells: list[Cell], names) -> dict:
+    """The student's answer cell for each graded name: the code cell carrying its marker line,
+    else the one that defines it with ``def`` or ``class``."""
+    code = [c for c in cells if c.cell_type == "code"]
+    answers = {}
+    for name in names:
+        marked = [c for c in code if name in MARKER.findall(c.source)]
+        if len(marked) == 1:
+            answers[name] = Answer(name, marked[0].source, "marker", 1)
+            continue
+        if len(marked) > 1:
+            answers[name] = Answer(name, None, "duplicated", len(marked))
+            continue
+        defining = re.compile(rf"^(?:async[ \t]+)?(?:def|class)[ \t]+{re.escape(name)}\b", re.M)
+        found = [c for c in code if defining.search(c.source)]
+        if len(found) == 1:
+            answers[name] = Answer(name, found[0].source, "def", 1)
+        elif found:
+            answers[name] = Answer(name, None, "duplicated", len(found))
+        else:
+            answers[name] = Answer(name, None, "missing", 0)
+    return answers
+
+
+def neutralize(source: str) -> str:
+    """A student's answer cell with nbval's comment markers made inert (nbval obeys them)."""
+    return NBVAL_MARKER.sub("# (an nbval marker was removed here by the grader)", source)

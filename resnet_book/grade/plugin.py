@@ -1,0 +1,183 @@
+"""A pytest plugin, loaded with ``-p resnet_book.grade.plugin`` into the nbval run of one graded
+notebook, that writes one JSON line per notebook cell to the file named by ``--grade-results``.
+
+The grader marks every code cell of the notebook it builds with its own id
+(``metadata.resnet_book_grade.cell``) and reads each nbval item's cell from ``item.cell``, so
+nothing here depends on how nbval names or numbers its items. What it handles beyond that:
+
+- a kernel that dies (``os._exit``, a segfault, the OOM killer) is noticed within a second,
+  instead of after nbval's whole cell timeout;
+- the first cell that times out, kills the kernel, exits or runs out of memory stops the run
+  (``session.shouldstop``): nbval would run the later cells as xfail/xpass, which prove nothing;
+- for a failed cell, the expected (stored) and obtained outputs are written as plain text. The
+  failure text pytest formats (the check's source, colour codes) is never used.
+"""
+from __future__ import annotations
+
+import json
+import os
+import time
+from queue import Empty
+
+import pytest
+
+ID_KEY = "resnet_book_grade"
+FATAL_ERRORS = {"SystemExit": "exited", "MemoryError": "out-of-memory",
+                "_ArrayMemoryError": "out-of-memory", "ResourceExhaustedError": "out-of-memory"}
+
+
+class KernelDied(RuntimeError):
+    """The kernel process ended while a cell was running."""
+
+
+def _patch_nbval_kernel() -> None:
+    """Make nbval's wait for a cell's reply notice a dead kernel at once."""
+    from nbval.kernel import RunningKernel
+
+    if getattr(RunningKernel.await_reply, "_grade_patched", False):
+        return
+    original = RunningKernel.await_reply
+
+    def await_reply(self, msg_id, timeout=None):
+        if timeout is None or not hasattr(self, "km"):
+            return original(self, msg_id, timeout=timeout)
+        deadline = time.monotonic() + timeout
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise Empty()
+            try:
+                msg = self.get_message(stream="shell", timeout=min(1.0, left))
+            except Empty:
+                if not self.is_alive():
+                    raise KernelDied("the kernel process ended") from None
+                continue
+            if msg["parent_header"].get("msg_id") == msg_id:
+                if msg["content"]["status"] == "aborted":
+                    raise RuntimeError("Kernel aborted execution request")
+                return
+
+    await_reply._grade_patched = True
+    RunningKernel.await_reply = await_reply
+
+
+def pytest_addoption(parser):
+    parser.addoption("--grade-results", default=None,
+                     help="write one JSON line per notebook cell here (resnet_book.grade)")
+    parser.addoption("--grade-remove-notebook", action="store_true",
+                     help="delete the notebooks once collected, before any code runs")
+
+
+def pytest_collection_finish(session):
+    """Once nbval has read the graded notebook, delete it: the code it runs then cannot read the
+    reference's stored outputs or hidden checks from its working folder."""
+    if session.config.getoption("grade_remove_notebook"):
+        for item in session.items:
+            path = getattr(item, "path", None)
+            if path is not None and path.suffix == ".ipynb" and path.exists():
+                path.unlink()
+
+
+def pytest_configure(config):
+    path = config.getoption("grade_results")
+    config._grade_results = open(path, "a", encoding="utf-8") if path else None
+    if path:
+        _patch_nbval_kernel()
+
+
+def pytest_unconfigure(config):
+    stream = getattr(config, "_grade_results", None)
+    if stream is not None:
+        stream.close()
+
+
+def _write(config, record: dict) -> None:
+    stream = config._grade_results
+    if stream is not None:
+        stream.write(json.dumps(record) + "\n")
+        stream.flush()
+        os.fsync(stream.fileno())
+
+
+def _text(outputs) -> dict:
+    """Plain text of a cell's outputs, by stream: what a student would see printed."""
+    out = {"stdout": "", "stderr": "", "result": "", "error": ""}
+    for output in outputs or []:
+        kind = output.get("output_type")
+        if kind == "stream":
+            out["stderr" if output.get("name") == "stderr" else "stdout"] += output.get("text", "")
+        elif kind in ("execute_result", "display_data"):
+            data = output.get("data", {})
+            text = data.get("text/plain", "")
+            if isinstance(text, list):
+                text = "".join(text)
+            out["result"] += text + ("\n" if text and not text.endswith("\n") else "")
+        elif kind == "error":
+            out["error"] = f"{output.get('ename', '')}: {output.get('evalue', '')}".strip()
+            out["ename"] = output.get("ename", "")
+    return out
+
+
+def _kernel_pid(item):
+    kernel = getattr(item.parent, "kernel", None)
+    km = getattr(kernel, "km", None)
+    provisioner = getattr(km, "provisioner", None)
+    pid = getattr(provisioner, "pid", None)
+    if pid is None:
+        process = getattr(provisioner, "process", None) or getattr(km, "kernel", None)
+        pid = getattr(process, "pid", None)
+    return pid
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_call(item):
+    if getattr(item, "cell", None) is not None and not getattr(item.session, "_grade_pid", None):
+        pid = _kernel_pid(item)
+        if pid:
+            item.session._grade_pid = pid
+            _write(item.config, {"kernel_pid": pid})
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    cell = getattr(item, "cell", None)
+    if cell is None or item.config._grade_results is None:
+        return
+    cell_id = cell.get("metadata", {}).get(ID_KEY, {}).get("cell")
+    if call.when == "setup":
+        if report.failed:  # the kernel could not start
+            _write(item.config, {"cell": cell_id, "outcome": "failed", "event": "kernel-start",
+                                 "message": "the kernel could not start"})
+            item.session.shouldstop = "the kernel could not start"
+        return
+    if call.when != "call":
+        return
+    record = {"cell": cell_id, "outcome": report.outcome}
+    if hasattr(report, "wasxfail") or getattr(item.parent, "_grade_stopped", False):
+        # nbval runs cells after a timeout as xfail/xpass: they prove nothing.
+        record["outcome"] = "not-run"
+    elif report.failed:
+        exc = call.excinfo.value if call.excinfo else None
+        got = _text(getattr(item, "test_outputs", None))
+        record["got"] = got
+        record["expected"] = _text(cell.get("outputs"))
+        kernel = getattr(item.parent, "kernel", None)
+        alive = kernel is not None and kernel.is_alive()
+        message = str(exc) if exc is not None else ""
+        if isinstance(exc, KernelDied) or "Kernel dead" in message or (
+                not alive and not item.parent.timed_out):
+            record["event"] = "kernel-died"
+        elif item.parent.timed_out:
+            record["event"] = "timed-out"
+        elif got.get("ename") in FATAL_ERRORS:
+            record["event"] = FATAL_ERRORS[got["ename"]]
+        elif message.startswith("Cell outputs differ"):
+            record["reason"] = "mismatch"
+        else:
+            record["reason"] = "error"
+        if "event" in record:
+            item.parent._grade_stopped = True
+            item.session.shouldstop = f"grading stopped: {record['event']}"
+    _write(item.config, record)

@@ -1,0 +1,161 @@
+"""The gradebook (grades.csv) and the feedback files."""
+from __future__ import annotations
+
+import csv
+import io
+import os
+import re
+import tempfile
+from pathlib import Path
+
+from .grader import Grade
+
+ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+MAX_LINES, MAX_CHARS = 40, 4000
+FIXED_COLUMNS = ("total", "max", "status", "note", "submission_sha256", "reference_sha256")
+
+
+def points(value: float) -> str:
+    return f"{value:g}"
+
+
+def atomic_write(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` so that a reader sees the old file or the new, never half."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8", newline="") as out:
+            out.write(text)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def _clip(text: str) -> str:
+    text = ANSI.sub("", text).replace("\r", "")
+    lines = text.splitlines()
+    clipped = len(lines) > MAX_LINES or len(text) > MAX_CHARS
+    text = "\n".join(lines[:MAX_LINES])[:MAX_CHARS]
+    return text + ("\n[... cut short ...]" if clipped else "")
+
+
+def _block(text: str) -> str:
+    text = _clip(text) or "(nothing)"
+    fence = "```"
+    while fence in text:
+        fence += "`"
+    return f"{fence}text\n{text}\n{fence}"
+
+
+def _indent(text: str, by: str = "  ") -> str:
+    return "\n".join(by + line if line else line for line in text.splitlines())
+
+
+def feedback(grade: Grade, max_points: float, *, title: str = "Feedback") -> str:
+    """The Markdown a student gets: per part pass or fail; for a failed visible check what was
+    expected and what the notebook printed; for a failed hidden check only that it failed (and
+    its hint)."""
+    lines = [f"# {title}: {grade.file}", ""]
+    if grade.message:
+        lines += [f"**Not graded:** {grade.message}.", "",
+                  f"Total: 0 / {points(max_points)} points.", ""]
+        return "\n".join(lines)
+    lines += [f"Total: **{points(grade.total)} / {points(max_points)}** points.", ""]
+    if grade.status != "graded":
+        lines += [f"Status: {grade.status}.", ""]
+    for part in grade.parts:
+        verdict = "passed" if part.passed else "failed"
+        lines += [f"## {part.name}: {verdict} ({points(part.points)} / "
+                  f"{points(part.max_points)} points)", ""]
+        if part.found == "def":
+            lines += [f"- Your answer was found by its `def`/`class` line: the cell's first line "
+                      f"`# GRADED FUNCTION: {part.name}` was missing. Keep that line.", ""]
+        if part.found in ("missing", "duplicated"):
+            lines += [f"- Not graded: {part.reason}.", ""]
+            continue
+        if part.reason:
+            lines += [f"- Not checked to the end, the run stopped: {part.reason}.", ""]
+        if part.answer_state == "failed":
+            lines += [f"- Your answer cell raised an error: `{_clip(part.answer_error)}`", ""]
+        elif part.answer_state == "not-run":
+            lines += ["- Your answer cell: not run", ""]
+        for result in part.checks:
+            check = result.check
+            if result.state in ("passed", "not-run"):
+                lines.append(f"- {check.title}: {result.state.replace('-', ' ')}")
+                continue
+            if result.reason:   # the run stopped in this check: a hint would mislead
+                lines.append(f"- {check.title}: **failed** ({result.reason})")
+                continue
+            lines.append(f"- {check.title}: **failed**")
+            if check.kind == "visible":
+                lines += ["", "  Expected:", "", _indent(_block(result.expected)), "",
+                          "  Your notebook printed:", "", _indent(_block(result.got)), ""]
+            for hint in check.hints:
+                lines.append(f"  - Hint: {hint}")
+        lines.append("")
+    if grade.notes:
+        lines += ["## Notes", ""] + [f"- {note}" for note in grade.notes] + [""]
+    return "\n".join(lines)
+
+
+def feedback_path(out: Path, name: str) -> Path:
+    stem = name[:-len(".ipynb")] if name.endswith(".ipynb") else name
+    return out / "feedback" / f"{stem}.md"
+
+
+class Gradebook:
+    """``grades.csv``: one row per submission, rewritten whole (atomically) after each one."""
+
+    def __init__(self, path: Path, part_names, max_points: float, reference_sha256: str):
+        self.path = Path(path)
+        self.parts = list(part_names)
+        self.max_points = max_points
+        self.reference_sha256 = reference_sha256
+        self.header = ["file", *self.parts, *FIXED_COLUMNS]
+        self.rows: dict[str, dict] = {}
+
+    def load(self) -> None:
+        """Read an existing gradebook; raise ValueError if it belongs to another assignment."""
+        if not self.path.exists():
+            return
+        with open(self.path, newline="", encoding="utf-8") as handle:
+            reader = csv.DictReader(handle)
+            if reader.fieldnames and list(reader.fieldnames) != self.header:
+                raise ValueError(
+                    f"{self.path} was written for an assignment with the columns "
+                    f"{', '.join(reader.fieldnames)}, not {', '.join(self.header)}; give "
+                    "another --out folder")
+            for row in reader:
+                self.rows[row["file"]] = row
+
+    def is_done(self, name: str, submission_sha256: str) -> bool:
+        row = self.rows.get(name)
+        return bool(row) and row.get("submission_sha256") == submission_sha256 \
+            and row.get("reference_sha256") == self.reference_sha256
+
+    def add(self, grade: Grade) -> None:
+        by_name = {p.name: p for p in grade.parts}
+        row = {"file": grade.file}
+        for name in self.parts:
+            row[name] = points(by_name[name].points) if name in by_name else "0"
+        row.update({
+            "total": points(grade.total), "max": points(self.max_points),
+            "status": grade.status,
+            "note": " | ".join([grade.message] if grade.message else grade.notes),
+            "submission_sha256": grade.submission_sha256,
+            "reference_sha256": self.reference_sha256,
+        })
+        self.rows[grade.file] = row
+
+    def save(self) -> None:
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=self.header, lineterminator="\n")
+        writer.writeheader()
+        for name in sorted(self.rows):
+            writer.writerow(self.rows[name])
+        atomic_write(self.path, buffer.getvalue())

@@ -1,0 +1,446 @@
+"""The grader (python -m resnet_book.grade) on a tiny assignment and on exercises 1.
+
+Most cases grade submissions made here from tests/grading_fixtures/reference.ipynb (three parts:
+relu 2 points, residual_block 5, conv_output_size 3; NumPy only, a couple of seconds a run):
+one batch of good and deliberately flawed submissions is graded once, through the command line,
+and each test reads its row of grades.csv and its feedback file.
+"""
+from __future__ import annotations
+
+import copy
+import csv
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from resnet_book.exercises import make_exercise
+from resnet_book.grade import add_expected_outputs
+from resnet_book.grade.cli import main
+
+from .nbtools import ROOT
+
+FIXTURES = Path(__file__).resolve().parent / "grading_fixtures"
+REFERENCE = FIXTURES / "reference.ipynb"
+PARTS = {"relu": 2, "residual_block": 5, "conv_output_size": 3}
+STUDENT = "Jane Q. Studentname"
+PHOTO = "https://lh3.googleusercontent.com/a/student-photo-Xy12"
+CELL_TIMEOUT = "4"
+
+WRONG_RESIDUAL = '''# GRADED FUNCTION: residual_block
+# POINTS: 500
+def residual_block(a, W1, W2):
+    a1 = np.maximum(W1 @ a, 0)
+    return np.maximum(W2 @ a1, 0) + a   # the shortcut after the ReLU: a usual mistake
+'''
+SPECIAL_CASED = '''# GRADED FUNCTION: conv_output_size
+# POINTS: 3
+def conv_output_size(n, f, p, s):
+    return {(28, 5, 0, 1): 24, (32, 3, 1, 1): 32, (32, 3, 1, 2): 16}[(n, f, p, s)]
+'''
+WRONG_RELU = '''# GRADED FUNCTION: relu
+# NBVAL_SKIP
+def relu(z):
+    return z
+'''
+
+
+def reference():
+    return nbformat.read(REFERENCE, as_version=4)
+
+
+def answer_cell(nb, name):
+    return next(c for c in nb.cells if c.cell_type == "code"
+                and c.source.startswith(f"# GRADED FUNCTION: {name}"))
+
+
+def submission(**sources):
+    """The released exercise with every answer cell solved, except those given as sources
+    (name -> source, or None to leave the exercise's stub)."""
+    solution, exercise = reference(), make_exercise(reference())
+    for name in PARTS:
+        source = sources.get(name, answer_cell(solution, name).source)
+        if source is not None:
+            answer_cell(exercise, name).source = source
+    return exercise
+
+
+def solved_with(name, body):
+    return (f"# GRADED FUNCTION: {name}\n" + answer_cell(reference(), name).source
+            .split("\n", 1)[1].split("    ### BEGIN SOLUTION")[0] + body)
+
+
+def colab_style(nb):
+    """What Colab saves: the student's name and photo in executionInfo, widget state, no tags,
+    sources as lists of lines, other notebook metadata."""
+    data = json.loads(nbformat.writes(nb))
+    data["metadata"] = {"colab": {"provenance": [], "name": "exercise.ipynb"},
+                        "kernelspec": {"name": "python3", "display_name": "Python 3"},
+                        "widgets": {"application/vnd.jupyter.widget-state+json": {"x": 1}}}
+    for cell in data["cells"]:
+        cell["metadata"] = {"id": "abc", "colab": {"base_uri": "https://localhost:8080/"},
+                            "outputId": "d1e2",
+                            "executionInfo": {"status": "ok", "user_tz": -60, "elapsed": 12,
+                                              "user": {"displayName": STUDENT, "photoUrl": PHOTO,
+                                                       "userId": "0123456789"}}}
+        cell.pop("id", None)   # (nbformat already wrote the sources as lists of lines)
+    data["nbformat_minor"] = 0
+    return json.dumps(data)
+
+
+def edited_checks():
+    """A wrong relu, with its visible check cell edited to print the expected text, the stored
+    outputs edited to match, a correct relu added further down, and metadata changed."""
+    nb = submission(relu=WRONG_RELU)
+    answer_cell(nb, "relu").metadata["tags"] = ["raises-exception", "nbval-skip"]
+    index = nb.cells.index(answer_cell(nb, "relu"))
+    check = nb.cells[index + 1]
+    assert "NBVAL_CHECK_OUTPUT" in check.source
+    check.source = "# NBVAL_CHECK_OUTPUT\nprint('[0. 0. 3.]')"
+    check.outputs = [nbformat.v4.new_output("stream", name="stdout", text="[0. 0. 3.]\n")]
+    check.execution_count = 3
+    nb.cells.append(nbformat.v4.new_code_cell("def relu(z):\n    return np.maximum(z, 0)"))
+    nb.cells.append(nbformat.v4.new_code_cell("# HIDDEN CHECK: relu\nassert True"))
+    nb.metadata["resnet_book"] = {"points": 100}
+    return nb
+
+
+def without_marker():
+    nb = submission()
+    cell = answer_cell(nb, "relu")
+    cell.source = cell.source.split("\n", 1)[1]
+    return nb
+
+
+def duplicated():
+    nb = submission()
+    index = nb.cells.index(answer_cell(nb, "relu"))
+    nb.cells.insert(index + 1, copy.deepcopy(nb.cells[index]))
+    nb.cells[index + 1].id = "a-copy"
+    return nb
+
+
+def write(folder: Path, name: str, content) -> Path:
+    path = folder / name
+    if isinstance(content, (bytes, str)):
+        path.write_bytes(content if isinstance(content, bytes) else content.encode())
+    else:
+        nbformat.write(content, path)
+    return path
+
+
+def grade(*args, env=None, timeout=300):
+    return subprocess.run([sys.executable, "-m", "resnet_book.grade", *map(str, args)],
+                          capture_output=True, text=True, timeout=timeout, cwd=ROOT,
+                          env={**os.environ, **(env or {})})
+
+
+def grade_here(*args) -> int:
+    """The same command run in this process (saves the command's start-up, about 5 s)."""
+    try:
+        return main([str(a) for a in args])
+    except SystemExit as exit_:
+        return exit_.code
+
+
+def rows(out: Path) -> dict:
+    with open(out / "grades.csv", newline="") as handle:
+        return {row["file"]: row for row in csv.DictReader(handle)}
+
+
+def points(row) -> dict:
+    return {name: float(row[name]) for name in PARTS}
+
+
+@pytest.fixture(scope="module")
+def batch(tmp_path_factory):
+    """Grade every submission below once, as an instructor would: one folder, one command."""
+    folder = tmp_path_factory.mktemp("submissions")
+    solution_text = REFERENCE.read_text()
+    write(folder, "solution.ipynb", reference())
+    write(folder, "solution_again.ipynb", reference())
+    write(folder, "exercise.ipynb", make_exercise(reference()))
+    write(folder, "one_part_broken.ipynb", submission(residual_block=WRONG_RESIDUAL))
+    write(folder, "special_cased.ipynb", submission(conv_output_size=SPECIAL_CASED))
+    write(folder, "edited_checks.ipynb", edited_checks())
+    write(folder, "infinite_loop.ipynb",
+          submission(residual_block=solved_with("residual_block", "    while True:\n"
+                                                "        pass\n")))
+    write(folder, "os_exit.ipynb", submission(conv_output_size=solved_with(
+        "conv_output_size", "    import os\n    os._exit(1)\n")))
+    write(folder, "sys_exit.ipynb", submission(residual_block=solved_with(
+        "residual_block", "    import sys\n    sys.exit(3)\n")))
+    write(folder, "memory_error.ipynb", submission(conv_output_size=solved_with(
+        "conv_output_size", "    return np.empty(2**60, dtype=np.uint8).size\n")))
+    write(folder, "truncated.ipynb", solution_text[: len(solution_text) // 2])
+    write(folder, "not_a_notebook.ipynb", json.dumps({"name": "a list", "items": [1, 2, 3]}))
+    write(folder, "nbformat3.ipynb", json.dumps({"nbformat": 3, "nbformat_minor": 0,
+                                                 "metadata": {}, "worksheets": []}))
+    no_answers = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# Hi"),
+                                                 nbformat.v4.new_code_cell("print(1)")])
+    write(folder, "no_answer_cells.ipynb", no_answers)
+    write(folder, "colab.ipynb", colab_style(submission()))
+    write(folder, "marker_deleted.ipynb", without_marker())
+    write(folder, "duplicated.ipynb", duplicated())
+    out = tmp_path_factory.mktemp("grades") / "out"
+    command = ["--reference", REFERENCE, "--out", out, "--cell-timeout", CELL_TIMEOUT,
+               "--timeout", "120", folder]
+    start = time.monotonic()
+    result = grade(*command)
+    seconds = time.monotonic() - start
+    assert result.returncode == 0, result.stderr
+    return {"out": out, "rows": rows(out), "command": command, "folder": folder,
+            "seconds": seconds, "stdout": result.stdout}
+
+
+def feedback(batch, name) -> str:
+    return (batch["out"] / "feedback" / name.replace(".ipynb", ".md")).read_text()
+
+
+def test_solution_gets_full_marks(batch):
+    row = batch["rows"]["solution.ipynb"]
+    assert points(row) == PARTS and row["total"] == "10" and row["max"] == "10"
+    assert row["status"] == "graded"
+
+
+def test_untouched_exercise_gets_zero(batch):
+    row = batch["rows"]["exercise.ipynb"]
+    assert row["total"] == "0" and row["status"] == "graded"
+    text = feedback(batch, "exercise.ipynb")
+    assert "NotImplementedError: Replace this line with your code." in text
+
+
+def test_one_broken_part_loses_exactly_its_points(batch):
+    row = batch["rows"]["one_part_broken.ipynb"]
+    assert points(row) == {**PARTS, "residual_block": 0}
+    assert row["total"] == "5" and row["max"] == "10"   # its "# POINTS: 500" line counts for nothing
+    text = feedback(batch, "one_part_broken.ipynb")
+    assert "## residual_block: failed" in text
+    # the visible check shows what was expected and what the submission printed, and its hint
+    assert "[1.5 0. ]" in text and "[ 1.5 -1. ]" in text
+    assert "Hint: add the shortcut before the last ReLU" in text
+
+
+def test_special_cased_answer_passes_visible_fails_hidden(batch):
+    row = batch["rows"]["special_cased.ipynb"]
+    assert points(row) == {**PARTS, "conv_output_size": 0}
+    part = feedback(batch, "special_cased.ipynb").split("## conv_output_size")[1]
+    assert "visible check 3" in part and "): passed" in part
+    assert "- hidden check 3: **failed**" in part
+    assert "Hint: the formula rounds down" in part
+
+
+def test_hidden_checks_are_never_revealed(batch):
+    for name in ("exercise.ipynb", "special_cased.ipynb", "one_part_broken.ipynb"):
+        text = feedback(batch, name)
+        for secret in ("224, 7, 3, 2", "default_rng(7)", "isinstance(result, int)", "KeyError",
+                       "AssertionError", "assert ", "\x1b["):
+            assert secret not in text, (name, secret)
+
+
+def test_edited_checks_outputs_and_metadata_earn_nothing(batch):
+    row = batch["rows"]["edited_checks.ipynb"]
+    assert points(row) == {**PARTS, "relu": 0}
+    text = feedback(batch, "edited_checks.ipynb")
+    assert "[-2.  0.  3.]" in text   # what the wrong relu really printed
+
+
+def test_endless_loop_is_timed_out_and_the_batch_goes_on(batch):
+    row = batch["rows"]["infinite_loop.ipynb"]
+    assert row["status"] == "timed-out"
+    assert points(row) == {"relu": 2, "residual_block": 0, "conv_output_size": 0}
+    text = feedback(batch, "infinite_loop.ipynb")
+    assert f"{CELL_TIMEOUT} s limit for one cell" in text
+    assert "## conv_output_size: failed" in text and "not run" in text
+
+
+def test_os_exit_is_recorded_and_the_batch_goes_on(batch):
+    row = batch["rows"]["os_exit.ipynb"]
+    assert row["status"] == "kernel-died"
+    assert points(row) == {**PARTS, "conv_output_size": 0}
+
+
+def test_sys_exit_and_memory_error_fail_the_remaining_parts(batch):
+    row = batch["rows"]["sys_exit.ipynb"]
+    assert row["status"] == "exited"
+    assert points(row) == {"relu": 2, "residual_block": 0, "conv_output_size": 0}
+    row = batch["rows"]["memory_error.ipynb"]
+    assert row["status"] == "out-of-memory"
+    assert points(row) == {**PARTS, "conv_output_size": 0}
+
+
+@pytest.mark.parametrize("name, status", [
+    ("truncated.ipynb", "not-json"), ("not_a_notebook.ipynb", "not-a-notebook"),
+    ("nbformat3.ipynb", "nbformat-too-old"), ("no_answer_cells.ipynb", "no-answer-cells"),
+    ("duplicated.ipynb", "duplicated-answer-cell")])
+def test_ungradable_files_get_a_row_with_their_status(batch, name, status):
+    row = batch["rows"][name]
+    assert row["status"] == status
+    assert float(row["total"]) == (8 if status == "duplicated-answer-cell" else 0)
+    assert (batch["out"] / "feedback" / name.replace(".ipynb", ".md")).exists()
+
+
+def test_same_submission_same_grades(batch):
+    first, again = batch["rows"]["solution.ipynb"], batch["rows"]["solution_again.ipynb"]
+    assert {k: v for k, v in first.items() if k != "file"} == \
+        {k: v for k, v in again.items() if k != "file"}
+
+
+def test_colab_notebook_grades_and_leaks_no_name(batch):
+    row = batch["rows"]["colab.ipynb"]
+    assert points(row) == PARTS and row["status"] == "graded"
+    for path in batch["out"].rglob("*"):
+        if path.is_file():
+            text = path.read_text(errors="replace")
+            assert STUDENT not in text and "student-photo" not in text, path
+
+
+def test_marker_deleted_found_by_def_and_said_so(batch):
+    row = batch["rows"]["marker_deleted.ipynb"]
+    assert points(row) == PARTS
+    assert "found by its def" in row["note"]
+    assert "found by its `def`/`class` line" in feedback(batch, "marker_deleted.ipynb")
+
+
+def test_batch_uses_both_cores(batch):
+    assert len(batch["rows"]) == 17
+    print(f"batch of 17 graded in {batch['seconds']:.0f} s")
+
+
+def test_rerun_skips_graded_and_regrade_gives_the_same(batch, tmp_path, capsys):
+    before = (batch["out"] / "grades.csv").read_text()
+    assert grade_here(*batch["command"]) == 0
+    assert capsys.readouterr().out.count("already graded, skipped") == 17
+    assert (batch["out"] / "grades.csv").read_text() == before
+    # regrading two of them gives the very same rows
+    folder = tmp_path / "again"
+    folder.mkdir()
+    for name in ("one_part_broken.ipynb", "special_cased.ipynb"):
+        (folder / name).write_bytes((batch["folder"] / name).read_bytes())
+    assert grade_here("--reference", REFERENCE, "--out", batch["out"], "--regrade",
+                      "--cell-timeout", CELL_TIMEOUT, folder) == 0
+    assert "2 graded" in capsys.readouterr().out
+    assert (batch["out"] / "grades.csv").read_text() == before
+
+
+def test_submission_time_limit_keeps_earlier_parts_and_ends_the_kernel(tmp_path, monkeypatch):
+    folder = tmp_path / "subs"
+    folder.mkdir()
+    write(folder, "slow.ipynb", submission(residual_block=solved_with(
+        "residual_block", "    while True:\n        pass\n")))
+    scratch = tmp_path / "tmp"   # the grader's working folders, to find leftover processes
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    start = time.monotonic()
+    assert grade_here("--reference", REFERENCE, "--out", tmp_path / "out", "--cell-timeout",
+                      "300", "--timeout", "10", folder) == 0
+    assert time.monotonic() - start < 40
+    row = rows(tmp_path / "out")["slow.ipynb"]
+    assert row["status"] == "timed-out" and points(row) == {"relu": 2, "residual_block": 0,
+                                                             "conv_output_size": 0}
+    assert "10 s limit for one submission" in row["note"]
+    time.sleep(2)
+    for proc in Path("/proc").iterdir():
+        try:
+            cwd = os.readlink(proc / "cwd")
+        except OSError:
+            continue
+        assert not cwd.startswith(str(scratch)), f"process {proc.name} is still running"
+
+
+def test_self_check_uses_the_expected_outputs_the_exercise_stores(tmp_path, capsys):
+    exercise = add_expected_outputs(make_exercise(reference()), reference())
+    solved = add_expected_outputs(submission(conv_output_size=SPECIAL_CASED), reference())
+    write(tmp_path, "mine.ipynb", solved)
+    write(tmp_path, "untouched.ipynb", exercise)
+    assert grade_here("--self-check", tmp_path / "mine.ipynb") == 0
+    out = capsys.readouterr().out
+    # visible checks only: the special-cased answer passes them all
+    assert "Total: **10 / 10** points" in out and "hidden" not in out
+    assert grade_here("--self-check", tmp_path / "untouched.ipynb", "--out", tmp_path / "fb") == 0
+    assert "Total: **0 / 10** points" in capsys.readouterr().out
+    assert "[1.5 0. ]" in (tmp_path / "fb" / "feedback" / "untouched.md").read_text()
+
+
+def test_misuse_exits_non_zero_with_a_message(tmp_path, capsys):
+    sub = write(tmp_path, "s.ipynb", reference())
+    result = grade("--reference", tmp_path / "missing.ipynb", "--out", tmp_path / "o", sub)
+    assert result.returncode != 0 and "missing.ipynb: no such file" in result.stderr
+    blocker = write(tmp_path, "file.txt", "not a folder")
+    for args, message in [
+            (["--reference", REFERENCE, "--out", blocker / "out", sub], "cannot write there"),
+            (["--reference", REFERENCE, "--out", tmp_path / "o", tmp_path / "nothing-here"],
+             "no such submission"),
+            (["--reference", make_reference_without_parts(tmp_path), "--out", tmp_path / "o",
+              sub], "GRADED FUNCTION"),
+            (["--out", tmp_path / "o", sub], "--reference"),
+            (["--reference", REFERENCE, "--out", tmp_path / "o"], "no SUBMISSION")]:
+        assert grade_here(*args) != 0, args
+        assert message in capsys.readouterr().err, args
+
+
+def make_reference_without_parts(tmp_path):
+    return write(tmp_path, "plain.ipynb",
+                 nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 1")]))
+
+
+def test_chapter_exercises_grade_with_the_same_machinery(tmp_path):
+    """solutions/01_plain_block.ipynb as the reference: its solution gets every point, the
+    released exercise none (parts without a POINTS line are worth 1)."""
+    solution = ROOT / "solutions" / "01_plain_block.ipynb"
+    folder = tmp_path / "subs"
+    folder.mkdir()
+    (folder / "solution.ipynb").write_bytes(solution.read_bytes())
+    (folder / "exercise.ipynb").write_bytes(
+        (ROOT / "exercises" / "01_plain_block.ipynb").read_bytes())
+    result = grade("--reference", solution, "--out", tmp_path / "out", folder)
+    assert result.returncode == 0, result.stderr
+    graded = rows(tmp_path / "out")
+    names = ["PlainBlock", "conv_output_size", "conv_parameter_count", "weight_gradient_norms"]
+    assert [graded["solution.ipynb"][n] for n in names] == ["1"] * 4
+    assert graded["solution.ipynb"]["status"] == "graded"
+    assert graded["exercise.ipynb"]["total"] == "0"
+
+
+def test_checks_are_associated_with_parts_as_documented():
+    from resnet_book.grade.notebook import Cell, parse_assignment
+
+    def code(source, outputs=True):
+        cell = Cell("code", source)
+        if outputs and "NBVAL_CHECK_OUTPUT" in source:
+            cell.outputs, cell.execution_count = [{"output_type": "stream", "name": "stdout",
+                                                   "text": "x\n"}], 1
+        return cell
+
+    cells = [
+        code("import numpy as np"),
+        code("# GRADED FUNCTION: first\n# POINTS: 4\ndef first(x):\n    return x"),
+        code("# NBVAL_CHECK_OUTPUT\nprint(first(1))"),
+        code("# GRADED FUNCTION: second\ndef second(x):\n    return x"),
+        code("# GRADED FUNCTION: third\ndef third(x):\n    return x"),
+        code("# NBVAL_CHECK_OUTPUT\n# HINT: look again\nprint(second(1), third(1))"),
+        code("# HIDDEN CHECK: something general\nassert third(2) == 2"),
+        code("# HIDDEN CHECK: first, again\nassert first(3) == 3"),
+        code("# GRADED FUNCTION: fourth\ndef fourth(f):\n    return f"),
+        code("# NBVAL_CHECK_OUTPUT\nprint(fourth(first)(1))"),       # uses first as a helper
+        code("# HIDDEN CHECK\n# PART: second, fourth\nassert second(fourth(1)) == 1"),
+        code("# HIDDEN CHECK: no names\nassert value == 1"),
+    ]
+    assignment = parse_assignment(cells)
+    checks = {name: [c.title.split(" (")[0] for c in part.checks]
+              for name, part in assignment.parts.items()}
+    assert checks == {
+        "first": ["visible check 1", "hidden check 2"],
+        "second": ["visible check 2", "hidden check 3"],
+        "third": ["visible check 2", "hidden check 1"],
+        "fourth": ["visible check 3", "hidden check 3", "hidden check 4"],
+    }
+    assert {n: p.points for n, p in assignment.parts.items()} == {
+        "first": 4, "second": 1, "third": 1, "fourth": 1}
+    assert assignment.checks[1].hints == ["look again"]
