@@ -7,7 +7,8 @@ The solution notebook is the single source. In it:
 - a graded answer cell starts with ``# GRADED FUNCTION: <name>``, which the exercise keeps;
 - a cell whose first line starts with ``# HIDDEN CHECK`` is a check only graders run: the
   exercise leaves it out;
-- outputs are the reference's: the exercise has none.
+- outputs are the reference's: the exercise has none, but each visible check keeps the
+  reference's text output in its metadata (``resnet_book.expected_output``) for self-checks.
 
     python -m resnet_book.exercises             # rewrite exercises/ from solutions/
     python -m resnet_book.exercises --check     # fail if any exercise differs (the tests run this)
@@ -78,8 +79,13 @@ def _root() -> Path:
 def exercise_text(solution_path: Path) -> str:
     import nbformat
 
+    from .grade.expected import add_expected_outputs
+
     solution = nbformat.read(solution_path, as_version=4)
-    return nbformat.writes(make_exercise(solution)) + "\n"
+    # Each visible check carries the reference's output in its metadata, so a student can
+    # run `python -m resnet_book.grade --self-check` on their notebook without the reference.
+    exercise = add_expected_outputs(make_exercise(solution), solution)
+    return nbformat.writes(exercise) + "\n"
 
 
 def pairs(root: Path | None = None, only=None):
