@@ -15,13 +15,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from machine import describe  # benchmarks/machine.py, beside this script
 
 ROOT = Path(__file__).resolve().parent.parent
 BUDGETS_S = {"tests": 20 * 60, "build": 10 * 60}
@@ -35,19 +36,6 @@ def _run(command, cwd, log):
     return code, time.perf_counter() - start
 
 
-def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    return f"{os.cpu_count()} cores ({cpu}), {memory:.0f} GiB, Python {platform.python_version()}"
-
-
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--only", choices=sorted(BUDGETS_S))
@@ -57,7 +45,7 @@ def main(argv=None) -> int:
     work = Path(tempfile.mkdtemp(prefix="resnet-book-budgets-"))
     clone = work / "clone"
     subprocess.run(["git", "clone", "--quiet", str(ROOT), str(clone)], check=True)
-    results = {"machine": machine(), "commit": subprocess.run(
+    results = {"machine": describe(), "commit": subprocess.run(
         ["git", "rev-parse", "--short", "HEAD"], cwd=clone, capture_output=True,
         text=True).stdout.strip()}
     steps = {

@@ -13,8 +13,6 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-import os
-import platform
 import subprocess
 import sys
 import tempfile
@@ -28,6 +26,8 @@ sys.path.insert(0, str(ROOT))
 
 from resnet_book.exercises import make_exercise, strip_solution  # noqa: E402
 from resnet_book.grade.notebook import marker_name  # noqa: E402
+
+from machine import describe  # noqa: E402 (benchmarks/machine.py, beside this script)
 
 
 def batch(reference: Path, folder: Path, count: int) -> list[Path]:
@@ -48,18 +48,6 @@ def batch(reference: Path, folder: Path, count: int) -> list[Path]:
     return paths
 
 
-def machine() -> str:
-    cpu = platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{os.cpu_count()} cores ({cpu}), Python {platform.python_version()}"
-
-
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--reference", type=Path,
@@ -68,7 +56,7 @@ def main(argv=None) -> int:
     parser.add_argument("--jobs", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args(argv)
-    results = {"machine": machine(), "reference": str(args.reference), "count": args.count,
+    results = {"machine": describe(), "reference": str(args.reference), "count": args.count,
                "runs": []}
     with tempfile.TemporaryDirectory() as work:
         work = Path(work)

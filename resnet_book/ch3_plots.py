@@ -9,6 +9,8 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 
+from . import plots
+
 STYLES = {
     "plain-56": dict(color="#C44E52", linestyle="--"),
     "resnet-20": dict(color="#55A868", linestyle="-"),
@@ -23,17 +25,7 @@ def _style(label: str) -> dict:
 
 def training_loss(runs, ax=None, title="Training loss per epoch"):
     """Training loss against epoch, one styled line per run (``{label: TrainingRun}``)."""
-    ax = ax or plt.gca()
-    for label, run in runs.items():
-        epochs = np.arange(1, len(run.history["loss"]) + 1)
-        ax.plot(epochs, run.history["loss"], marker="o", label=label, **_style(label))
-    ax.axhline(np.log(10), color="grey", linestyle=":", linewidth=1)
-    ax.annotate("chance: ln 10", (1, np.log(10)), xytext=(0, -12),
-                textcoords="offset points", color="grey", fontsize=9)
-    ax.set(xlabel="epoch", ylabel="training loss (cross-entropy)", title=title)
-    ax.xaxis.get_major_locator().set_params(integer=True)
-    ax.legend()
-    return ax
+    return plots.training_loss(runs, ax, title, styles=STYLES)
 
 
 def per_block(values_by_label, ax=None, ylabel="", title="", log=False, xlabel=None):

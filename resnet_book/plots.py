@@ -14,12 +14,17 @@ def _colour(label: str):
     return DEPTH_COLOURS.get(int(digits)) if digits else None
 
 
-def training_loss(runs, ax=None, title="Training loss per epoch"):
-    """Training loss against epoch, one line per run (``{label: TrainingRun}``)."""
+def training_loss(runs, ax=None, title="Training loss per epoch", styles=None):
+    """Training loss against epoch, one line per run (``{label: TrainingRun}``).
+
+    Lines are coloured by the depth in their label unless ``styles`` gives a label its own
+    matplotlib style (for networks of the same depth side by side).
+    """
     ax = ax or plt.gca()
     for label, run in runs.items():
         epochs = np.arange(1, len(run.history["loss"]) + 1)
-        ax.plot(epochs, run.history["loss"], marker="o", label=label, color=_colour(label))
+        style = (styles or {}).get(label) or {"color": _colour(label)}
+        ax.plot(epochs, run.history["loss"], marker="o", label=label, **style)
     ax.axhline(np.log(10), color="grey", linestyle=":", linewidth=1)
     last_epoch = max(len(run.history["loss"]) for run in runs.values())
     ax.annotate("chance: ln 10", (last_epoch, np.log(10)), xytext=(-10, 4),

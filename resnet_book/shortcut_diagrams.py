@@ -8,6 +8,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.patches import Circle, FancyArrowPatch, FancyBboxPatch
 
+from . import plots
+
 COLOURS = {"weights": "#DCE9F5", "relu": "#F9E0C7", "free": "#E3F1DF", "none": "#FFFFFF"}
 EDGE = "#333333"
 MAIN_Y, SHORT_Y = 1.0, -0.9
@@ -114,16 +116,7 @@ def training_loss_by_run(runs, ax=None, title="Training loss per epoch"):
     ``rb.plots.training_loss`` colours by depth, so two networks of the same depth would look
     alike; this plot tells them apart.
     """
-    ax = ax or plt.gca()
-    for index, (label, run) in enumerate(runs.items()):
-        epochs = np.arange(1, len(run.history["loss"]) + 1)
-        ax.plot(epochs, run.history["loss"], marker="o", label=label,
-                color=RUN_COLOURS[index % len(RUN_COLOURS)],
-                linestyle=RUN_STYLES[index % len(RUN_STYLES)])
-    ax.axhline(np.log(10), color="grey", linestyle=":", linewidth=1)
-    ax.annotate("chance: ln 10", (1, np.log(10)), xytext=(0, -12),
-                textcoords="offset points", color="grey", fontsize=9)
-    ax.set(xlabel="epoch", ylabel="training loss (cross-entropy)", title=title)
-    ax.xaxis.get_major_locator().set_params(integer=True)
-    ax.legend()
-    return ax
+    styles = {label: {"color": RUN_COLOURS[index % len(RUN_COLOURS)],
+                      "linestyle": RUN_STYLES[index % len(RUN_STYLES)]}
+              for index, label in enumerate(runs)}
+    return plots.training_loss(runs, ax, title, styles=styles)
