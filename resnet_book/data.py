@@ -95,21 +95,33 @@ def _resize(images: np.ndarray, size: int | None) -> np.ndarray:
     return keras.ops.convert_to_numpy(resized).astype("float32")
 
 
-def load_data(profile: Profile | None = None):
+def load_data(profile: Profile | None = None, *, image_size: int | None = None,
+              channels: int | None = None):
     """The profile's data as ``(x_train, y_train), (x_test, y_test)``.
 
-    Images are float32 in [0, 1], channels last, resized to the profile's image size;
-    labels are integer class indices. Subsets are class-balanced and the same every run.
+    Images are float32 in [0, 1], channels last, resized to ``image_size`` (default: the
+    profile's); ``channels=3`` repeats a grayscale channel for networks built for colour
+    images. Labels are integer class indices. Subsets are class-balanced and the same every run.
     """
     profile = profile or get_profile()
+    if channels not in (None, 1, 3):
+        raise ValueError(f"channels must be 1 or 3 (or None for the dataset's own), not {channels!r}")
     (x_train, y_train), (x_test, y_test) = _load_raw(profile.dataset)
     train_index = _first_per_class_balanced(y_train, profile.train_size)
     test_index = _first_per_class_balanced(y_test, profile.test_size)
-    x_train = x_train[train_index].astype("float32") / 255.0
-    x_test = x_test[test_index].astype("float32") / 255.0
-    x_train = _resize(x_train, profile.image_size)
-    x_test = _resize(x_test, profile.image_size)
+    size = image_size or profile.image_size
+    x_train = _channels(_resize(x_train[train_index].astype("float32") / 255.0, size), channels)
+    x_test = _channels(_resize(x_test[test_index].astype("float32") / 255.0, size), channels)
     return (x_train, y_train[train_index].astype("int32")), (x_test, y_test[test_index].astype("int32"))
+
+
+def _channels(images: np.ndarray, channels: int | None) -> np.ndarray:
+    if channels is None or images.shape[-1] == channels:
+        return images
+    if images.shape[-1] != 1:
+        raise ValueError(f"cannot turn {images.shape[-1]}-channel images into {channels} channels; "
+                         "only grayscale images are repeated to 3 channels")
+    return np.repeat(images, channels, axis=-1)
 
 
 def class_names(dataset: str) -> tuple[str, ...]:

@@ -4,8 +4,10 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 from matplotlib.patches import Circle, FancyArrowPatch, FancyBboxPatch
 
-OPERATION_COLOURS = {"linear": "#DCE9F5", "relu": "#F9E0C7", "add": "#E2F0D9"}
-OPERATION_NAMES = {"linear": "linear map", "relu": "ReLU", "add": "add"}
+OPERATION_COLOURS = {"linear": "#DCE9F5", "relu": "#F9E0C7", "add": "#E2F0D9",
+                     "conv": "#DCE9F5", "bn": "#E8E0F3"}
+OPERATION_NAMES = {"linear": "linear map", "relu": "ReLU", "add": "add", "conv": "convolution",
+                   "bn": "batch norm"}
 FONT_SIZE = 14
 ARROW = 1.9  # length of the arrows between operations, in data units
 
@@ -30,16 +32,16 @@ def _arrow(ax, start, end, label=None, **style):
                 fontsize=FONT_SIZE)
 
 
-def _chain(ax, operations, tensors):
+def _chain(ax, operations, tensors, arrow=ARROW):
     """Draw operations left to right with the tensors on the arrows; return box centres."""
-    x, centres = ARROW, []
+    x, centres = arrow, []
     _arrow(ax, (0, 0), (x, 0), tensors[0])
     for (text, kind, width), tensor in zip(operations, tensors[1:]):
         centres.append(x + width / 2)
         _box(ax, x + width / 2, text, kind, width)
         x += width
-        _arrow(ax, (x, 0), (x + ARROW, 0), tensor)
-        x += ARROW
+        _arrow(ax, (x, 0), (x + arrow, 0), tensor)
+        x += arrow
     for centre, (_, kind, _) in zip(centres, operations):
         if kind != "add" and centre == min(c for c, op in zip(centres, operations)
                                            if op[1] == kind):
@@ -94,3 +96,40 @@ def plain_and_residual(fig=None):
     plain_ax.set_title("plain block", loc="left", fontsize=12)
     residual_ax.set_title("residual block", loc="left", fontsize=12)
     return fig
+
+
+def bottleneck_block(ax=None, projection=False):
+    """The bottleneck block: 1x1, f x f and 1x1 convolutions, each followed by batch norm,
+    ReLU after the first two, and the shortcut added before the last ReLU. With
+    ``projection`` the shortcut is a 1x1 convolution with stride s and batch norm (W_s)."""
+    ax = ax or plt.gca()
+    bn, relu = ("BN", "bn", 1.1), (r"$g$", "relu", 0.8)
+    operations = [("1x1 conv\n$F_1$" + (", stride $s$" if projection else ""), "conv",
+                   3.0 if projection else 2.2), bn, relu,
+                  ("$f{\\times}f$ conv\n$F_2$, same", "conv", 2.6), bn, relu,
+                  ("1x1 conv\n$F_3$", "conv", 2.2), bn, (r"$+$", "add", 0.8), relu]
+    centres = _chain(ax, operations, [r"$a^{[l]}$"] + [""] * 9 + [r"$a^{[l+3]}$"], arrow=1.25)
+    ax.add_patch(FancyArrowPatch((-1.4, 0), (0.05, 0), arrowstyle="-", color="#333333",
+                                 linewidth=1.4))   # a longer input arrow: room for its label
+    start, plus, top = -0.5, centres[8], 1.8
+    colour = "#2E7D32"
+    if projection:
+        middle = (start + plus) / 2
+        ax.plot([start, start, middle - 2.6], [0, top, top], color=colour, linewidth=1.6)
+        ax.add_patch(FancyBboxPatch((middle - 2.6, top - 0.45), 5.2, 0.9,
+                                    boxstyle="round,pad=0.02,rounding_size=0.15",
+                                    facecolor=OPERATION_COLOURS["conv"], edgecolor=colour,
+                                    linewidth=1.3))
+        ax.text(middle, top, "1x1 conv $F_3$, stride $s$; BN", ha="center", va="center",
+                fontsize=FONT_SIZE - 2)
+        ax.plot([middle + 2.6, plus], [top, top], color=colour, linewidth=1.6)
+        label = r"projection shortcut $W_s a^{[l]}$"
+    else:
+        ax.plot([start, start, plus], [0, top, top], color=colour, linewidth=1.6)
+        label = r"identity shortcut $a^{[l]}$"
+    _arrow(ax, (plus, top), (plus, 0.4), color=colour)
+    ax.text(plus - 0.2, top + 0.55, label, ha="right", va="bottom", fontsize=FONT_SIZE - 2,
+            color=colour)
+    ax.set_xlim(-1.5, ax.get_xlim()[1])
+    ax.set_ylim(-1.2, top + 1.2)
+    return ax

@@ -16,8 +16,9 @@ EXERCISES = sorted((ROOT / "exercises").glob("*.ipynb"))
 SOLUTIONS = sorted((ROOT / "solutions").glob("*.ipynb"))
 ALL_NOTEBOOKS = CHAPTERS + EXERCISES + SOLUTIONS
 
-# A training cell is one that calls the book's training path (resnet_book.train).
-TRAINING_CALL = re.compile(r"\brb\.train\(")
+# A training cell is one that calls the book's training path (resnet_book.train), or the
+# assignment's own (train_resnet50, whose answer cell is cut too).
+TRAINING_CALL = re.compile(r"\b(rb\.train|train_resnet50)\(")
 ANSWER_MARKERS = ("# GRADED FUNCTION:", "### BEGIN SOLUTION", "# YOUR CODE HERE")
 
 

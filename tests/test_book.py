@@ -111,6 +111,24 @@ def test_book_builds_without_warnings(book_build):
     assert code == 0 and not problems, message
 
 
+@pytest.mark.parametrize("docname", CHAPTER_PAGES)
+def test_chapter_ran_top_to_bottom_at_build_time(book_build, docname):
+    """The build is where chapters run (nbval does not run them again): every cell, the hidden
+    asserts that back the text's claims included. A cell that raises makes the build warn
+    "Executing notebook failed" (an error under -W) and write a report; only a run without an
+    error enters Jupyter Book's execution cache, which matches the notebook by its content."""
+    from jupyter_cache import get_cache
+
+    report = HTML / "reports" / f"{docname}.err.log"
+    assert not report.exists(), f"{docname} raised at build time:\n{report.read_text()[-3000:]}"
+    cache = get_cache(ROOT / "_build" / ".jupyter_cache")
+    try:
+        cache.match_cache_file(ROOT / f"{docname}.ipynb")
+    except KeyError:
+        pytest.fail(f"the build left no successful run of {docname}.ipynb as it is now in the "
+                    "execution cache")
+
+
 def test_toc_lists_chapters_and_exercises():
     assert CHAPTER_PAGES, "_toc.yml lists no page under chapters/"
     assert EXERCISE_PAGES, "_toc.yml lists no page under exercises/"

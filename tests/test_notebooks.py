@@ -1,7 +1,8 @@
 """Notebook hygiene, exercises in step with solutions, setup cells in step with _config.yml.
 
-Chapters and solutions run top to bottom under nbval through pytest's own collection (see
-``testpaths`` in pyproject.toml); exercises run here up to their first answer cell.
+Solutions run top to bottom under nbval through pytest's own collection (see
+``testpaths`` in pyproject.toml), chapters in the book build (tests/test_book.py); exercises
+run here up to their first answer cell.
 """
 import json
 import re

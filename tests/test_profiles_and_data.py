@@ -78,3 +78,16 @@ def test_full_profile_without_cifar10_stops_with_advice(tmp_path):
     assert "Could not download CIFAR-10" in result.stderr, result.stderr[-2000:]
     assert "RESNET_BOOK_DATASET=fashion_mnist" in result.stderr
     assert "RESNET_BOOK_PROFILE=quick" in result.stderr
+
+
+def test_load_data_resizes_and_repeats_the_gray_channel_on_request():
+    """What the ResNet-50 assignment asks for: colour-shaped 32x32 images from Fashion-MNIST."""
+    profile = rb.get_profile("quick")
+    (x_gray, y_gray), _ = rb.load_data(profile)
+    (x_train, y_train), (x_test, _) = rb.load_data(profile, image_size=32, channels=3)
+    assert x_train.shape == (profile.train_size, 32, 32, 3)
+    assert x_test.shape == (profile.test_size, 32, 32, 3)
+    assert np.array_equal(x_train[..., 0], x_train[..., 2])
+    assert np.array_equal(y_train, y_gray) and x_gray.shape[1:] == (16, 16, 1)
+    with pytest.raises(ValueError, match="channels must be 1 or 3"):
+        rb.load_data(profile, channels=2)

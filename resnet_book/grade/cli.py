@@ -104,6 +104,9 @@ def describe(assignment) -> str:
             shared = [n for n in check.parts if n != part.name]
             also = f" (shared with {', '.join(shared)})" if shared else ""
             lines.append(f"  {check.title}{hints}{also}")
+    if assignment.skipped:
+        lines.append(f"skipped when grading: {len(assignment.skipped)} code cell(s), numbers "
+                     + ", ".join(str(i + 1) for i in assignment.skipped) + " of the code cells")
     lines.append(f"total: {points(assignment.max_points)} points")
     return "\n".join(lines)
 

@@ -17,6 +17,9 @@ Conventions a reference notebook follows (see the README's Instructors section):
   belongs to both; a check that builds a block with an earlier part's function to test a later
   part belongs to the later part only.)
 - ``# HINT: <text>`` lines in a check cell are shown in the feedback when that check fails.
+- a code cell whose first line starts with ``# SKIPPED WHEN GRADING`` is not run when grading
+  (nor in a self-check): the long training run of an assignment, its plots. It must not be a
+  graded answer or a check, and later cells must not need what it defines.
 
 A part passes when its answer cell runs without an error and every check of the part passes;
 it then earns all its points, else none.
@@ -36,6 +39,7 @@ HIDDEN = re.compile(r"^[ \t]*#[ \t]*HIDDEN CHECK\b[ \t]*:?[ \t]*([A-Za-z_]\w*)?"
 NBVAL_MARKER = re.compile(r"^[ \t]*#+[ \t]*(NBVAL_[A-Z_]+|PYTEST_VALIDATE_IGNORE_OUTPUT)\b.*$",
                           re.M)
 CHECK_OUTPUT = re.compile(r"^[ \t]*#+[ \t]*NBVAL_CHECK_OUTPUT[ \t]*$", re.M)
+SKIPPED = re.compile(r"^[ \t]*#[ \t]*SKIPPED WHEN GRADING\b")
 META_KEY = "resnet_book"          # cell metadata: {"expected_output": [...outputs...]}
 
 
@@ -125,6 +129,11 @@ def is_hidden_check(cell: Cell) -> bool:
     return cell.cell_type == "code" and cell.source.lstrip().startswith("# HIDDEN CHECK")
 
 
+def is_skipped(cell: Cell) -> bool:
+    """A cell the grader does not run (first line ``# SKIPPED WHEN GRADING``)."""
+    return cell.cell_type == "code" and bool(SKIPPED.match(cell.source.lstrip("\n")))
+
+
 def marker_name(source: str) -> str | None:
     """The graded name of a reference answer cell: its first non-blank line is the marker."""
     for line in source.splitlines():
@@ -168,6 +177,7 @@ class Assignment:
     cells: list               # the code cells only
     parts: dict               # name -> Part, in notebook order
     checks: list
+    skipped: list = field(default_factory=list)   # code cell indices not run when grading
 
     @property
     def max_points(self) -> float:
@@ -229,13 +239,20 @@ def parse_assignment(cells: list[Cell], *, self_check: bool = False) -> Assignme
         checks.append(check)
         for name in names:
             parts[name].checks.append(check)
+    skipped = [i for i, c in enumerate(code) if is_skipped(c)]
+    clash = [i for i in skipped if i in {p.cell for p in parts.values()}
+             or i in {c.cell for c in checks}]
+    if clash and not self_check:
+        raise ReferenceError_("a cell marked '# SKIPPED WHEN GRADING' is a graded answer or a "
+                              "check; only cells that grading does not need may be skipped")
+    skipped = [i for i in skipped if i not in clash]
     if not self_check:
         unchecked = [p.name for p in parts.values() if not p.checks]
         if unchecked:
             raise ReferenceError_(
                 f"no check cell belongs to {', '.join(unchecked)}: every graded part needs at "
                 "least one visible or hidden check")
-    return Assignment(code, parts, checks)
+    return Assignment(code, parts, checks, skipped)
 
 
 def _associated_parts(cell: Cell, index: int, parts: dict, checks: list) -> list:

@@ -73,6 +73,8 @@ def build_notebook(assignment: Assignment, answers: dict | None, *, self_check: 
                           f"{answer_cells[index]}.")
             else:
                 source = neutralize(source)
+        if index in assignment.skipped:
+            source = "# (a cell marked SKIPPED WHEN GRADING: not run by the grader)"
         code = nbformat.v4.new_code_cell(source)
         code.metadata = {ID_KEY: {"cell": index}}
         if cell.tags:

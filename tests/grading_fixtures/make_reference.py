@@ -4,7 +4,8 @@
 
 Three graded parts (relu 2 points, residual_block 5, conv_output_size 3), each with a visible
 check (nbval compares its stored output) and a hidden check (an assert cell the exercise does
-not get), hints on the checks, and one ungraded answer cell. NumPy only, so that a graded run
+not get), hints on the checks, one ungraded answer cell, and a cell skipped when grading that would
+stop the kernel if it ran. NumPy only, so that a graded run
 takes a couple of seconds.
 """
 from pathlib import Path
@@ -32,6 +33,11 @@ print(relu(np.array([-2.0, 0.0, 3.0])))'''),
 z = np.random.default_rng(5).normal(size=(4, 3))
 assert relu(z).shape == z.shape
 assert np.array_equal(relu(z), np.where(z > 0, z, 0.0))'''),
+    new_code_cell('''# SKIPPED WHEN GRADING
+# Stands for an assignment's long training run. The grader must not run it: if it did, the
+# kernel would exit here and every later part would fail.
+import sys
+sys.exit("the grader ran a cell marked SKIPPED WHEN GRADING")''', metadata={"tags": ["raises-exception"]}),
     new_markdown_cell("## Part 2: a residual block of two dense layers\n\n"
                       "$a^{[l+2]} = g(W_2\\, g(W_1 a^{[l]}) + a^{[l]})$"),
     new_code_cell('''# GRADED FUNCTION: residual_block

@@ -1,0 +1,94 @@
+"""The ResNet-50 assignment (solutions/resnet50_assignment.ipynb), graded as an instructor would.
+
+The grader's robustness cases (broken files, endless loops, exits, gaming) run on a tiny
+assignment in test_grade.py; here the real reference is graded on three submissions in one
+batch: the solution, the untouched exercise, and a solution whose identity_block calls
+BatchNormalization without ``training=training`` (a usual mistake with its own hint).
+The solution notebook itself, training run included, runs under nbval through pytest's
+collection of solutions/.
+"""
+from __future__ import annotations
+
+import copy
+import csv
+import subprocess
+import sys
+
+import nbformat
+import pytest
+
+from resnet_book.exercises import make_exercise
+from resnet_book.grade.notebook import parse_assignment, read_cells
+
+from .nbtools import ROOT
+
+REFERENCE = ROOT / "solutions" / "resnet50_assignment.ipynb"
+EXERCISE = ROOT / "exercises" / "resnet50_assignment.ipynb"
+PARTS = {"identity_block": 3, "convolutional_block": 3, "ResNet50": 3, "train_resnet50": 1}
+
+
+def without_training_flag() -> nbformat.NotebookNode:
+    nb = nbformat.read(REFERENCE, as_version=4)
+    cell = next(c for c in nb.cells if c.source.startswith("# GRADED FUNCTION: identity_block"))
+    assert "(X, training=training)" in cell.source
+    cell.source = cell.source.replace("(X, training=training)", "(X)")
+    return nb
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("assignment-submissions")
+    solution = nbformat.read(REFERENCE, as_version=4)
+    nbformat.write(solution, folder / "solution.ipynb")
+    nbformat.write(make_exercise(copy.deepcopy(solution)), folder / "exercise.ipynb")
+    nbformat.write(without_training_flag(), folder / "no_training_flag.ipynb")
+    out = tmp_path_factory.mktemp("assignment-grades") / "out"
+    result = subprocess.run([sys.executable, "-m", "resnet_book.grade", "--reference",
+                             str(REFERENCE), "--out", str(out), str(folder)],
+                            capture_output=True, text=True, timeout=900, cwd=ROOT)
+    assert result.returncode == 0, result.stdout + result.stderr
+    with open(out / "grades.csv", newline="") as handle:
+        rows = {row["file"]: row for row in csv.DictReader(handle)}
+    return rows, out
+
+
+def points(row) -> dict:
+    return {name: float(row[name]) for name in PARTS}
+
+
+def test_reference_declares_four_parts_worth_ten_points():
+    assignment = parse_assignment(read_cells(REFERENCE))
+    assert {name: part.points for name, part in assignment.parts.items()} == PARTS
+    for part in assignment.parts.values():
+        kinds = {check.kind for check in part.checks}
+        assert kinds == {"visible", "hidden"}, (part.name, kinds)
+    # the data loading, the training run, its plot and its accuracy target are not graded
+    skipped = [assignment.cells[i].source for i in assignment.skipped]
+    assert any("train_resnet50(network" in source for source in skipped)
+    assert any("test_accuracy >= " in source for source in skipped)
+
+
+def test_solution_gets_full_marks(graded):
+    rows, _ = graded
+    assert points(rows["solution.ipynb"]) == PARTS
+    assert rows["solution.ipynb"]["status"] == "graded"
+
+
+def test_untouched_exercise_gets_nothing(graded):
+    rows, _ = graded
+    assert rows["exercise.ipynb"]["total"] == "0"
+    assert rows["exercise.ipynb"]["status"] == "graded"
+
+
+def test_batch_norm_without_training_flag_loses_that_part_with_a_hint(graded):
+    rows, out = graded
+    assert points(rows["no_training_flag.ipynb"]) == {**PARTS, "identity_block": 0}
+    text = (out / "feedback" / "no_training_flag.md").read_text()
+    section = text.split("## identity_block")[1].split("\n## ")[0]
+    failed = [line for line in section.splitlines() if line.endswith("**failed**")]
+    assert [line.split(" (")[0].split(":")[0] for line in failed] == ["- visible check 3",
+                                                                 "- hidden check 2"]
+    assert "Expected:" in section and "Hint: Call every BatchNormalization layer with " \
+        "training=training" in section
+    # a failed hidden check says only that it failed: none of its source reaches the student
+    assert "initializer=\"ones\"" not in text and "assert" not in text
