@@ -37,7 +37,8 @@ _import_keras_quietly()
 
 from .profiles import Profile, get_profile, PROFILES, DATASETS  # noqa: E402
 from .data import load_data  # noqa: E402
-from .training import train, describe_run, device_name, TrainingRun  # noqa: E402
+from .training import (train, describe_run, device_name, TrainingRun, Acceleration,  # noqa: E402
+                       acceleration, use_precision, paper_sgd)
 from .notebook import seed, glue  # noqa: E402
 from . import diagrams, models, plots  # noqa: E402
 

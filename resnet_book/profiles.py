@@ -29,6 +29,7 @@ class Profile:
     image_size: int | None  # None: the dataset's own size
     epochs: int
     batch_size: int
+    augment: bool = False   # the paper's shifts and flips while training (full profile)
 
     @property
     def dataset_title(self) -> str:
@@ -44,7 +45,7 @@ PROFILES = {
                      image_size=16, epochs=5, batch_size=64),
     # GPU-sized: the whole of CIFAR-10 at its own 32x32.
     "full": Profile("full", "cifar10", train_size=None, test_size=None,
-                    image_size=None, epochs=30, batch_size=128),
+                    image_size=None, epochs=30, batch_size=128, augment=True),
 }
 
 

@@ -8,9 +8,11 @@ device it computes on.
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import time
 
 import keras
+from keras import layers, ops
 
 from .profiles import Profile, get_profile
 
@@ -24,6 +26,7 @@ class TrainingRun:
     seconds: float
     test_loss: float
     test_accuracy: float
+    jit_compiled: bool | None = None   # whether Keras compiled the step with XLA
 
     @property
     def final_train_loss(self) -> float:
@@ -58,6 +61,71 @@ def device_kind() -> str:
     return "CPU"
 
 
+def compute_capability() -> float | None:
+    """The CUDA compute capability of the first GPU (e.g. 9.0 for an H100), if known."""
+    backend = keras.config.backend()
+    try:
+        if backend == "jax":
+            import jax
+
+            value = getattr(jax.devices()[0], "compute_capability", None)
+            return float(value) if value else None
+        if backend == "tensorflow":
+            import tensorflow as tf
+
+            gpus = tf.config.list_physical_devices("GPU")
+            if gpus:
+                major, minor = tf.config.experimental.get_device_details(gpus[0]).get(
+                    "compute_capability", (0, 0))
+                return major + minor / 10
+    except (RuntimeError, ValueError, TypeError, IndexError):
+        return None
+    return None
+
+
+@dataclasses.dataclass(frozen=True)
+class Acceleration:
+    """The switches that make training fast on a GPU; on a CPU they are all off.
+
+    ``precision``: Keras' dtype policy for the layers (``mixed_bfloat16`` where the GPU has
+    bfloat16, i.e. compute capability 8.0 and up; ``mixed_float16`` on older GPUs such as
+    Colab's T4, with loss scaling, which Keras adds itself); ``jit_compile``: XLA;
+    ``steps_per_execution``: training steps per call into the compiled function.
+    """
+
+    precision: str = "float32"
+    jit_compile: bool | str = "auto"
+    steps_per_execution: int = 1
+
+    @property
+    def mixed(self) -> bool:
+        return self.precision.startswith("mixed_")
+
+
+CPU_SETTINGS = Acceleration()
+
+
+def acceleration(kind: str | None = None) -> Acceleration:
+    """The switches for ``kind`` ('GPU' or 'CPU'; default: the device in use)."""
+    kind = kind or device_kind()
+    if kind != "GPU":
+        return CPU_SETTINGS
+    capability = compute_capability()
+    precision = "mixed_float16" if capability is not None and capability < 8.0 else "mixed_bfloat16"
+    return Acceleration(precision=precision, jit_compile=True, steps_per_execution=16)
+
+
+def use_precision(settings: Acceleration | None = None) -> str:
+    """Set Keras' global dtype policy for ``settings`` (default: for the device in use).
+
+    Call it before building the models: layers take their dtype policy when they are made.
+    Returns the policy's name.
+    """
+    settings = settings or acceleration()
+    keras.config.set_dtype_policy(settings.precision)
+    return settings.precision
+
+
 def device_name() -> str:
     """A short name of the device, e.g. 'CPU' or 'GPU (NVIDIA H100 80GB HBM3)'."""
     kind = device_kind()
@@ -68,8 +136,9 @@ def device_name() -> str:
     return kind
 
 
-def describe_run(profile: Profile, x_train=None, x_test=None) -> str:
-    """One line naming profile, backend, device and dataset."""
+def describe_run(profile: Profile, x_train=None, x_test=None, *,
+                 settings: Acceleration | None = None, augment: bool = False) -> str:
+    """One line naming profile, backend, device and dataset (and the GPU switches in use)."""
     line = (f"profile {profile.name} · backend {keras.config.backend()} · "
             f"device {device_name()} · data {profile.dataset_title}")
     if x_train is not None:
@@ -77,21 +146,86 @@ def describe_run(profile: Profile, x_train=None, x_test=None) -> str:
         line += f" ({len(x_train):,} training"
         line += f" / {len(x_test):,} test" if x_test is not None else ""
         line += f" images at {height}x{width})"
-    return line
+    extras = []
+    if augment:
+        extras.append("augmented")
+    if settings is not None and settings != CPU_SETTINGS:
+        extras.append(f"{settings.precision}, XLA {settings.jit_compile}, "
+                      f"{settings.steps_per_execution} steps per call")
+    return line + "".join(f" · {extra}" for extra in extras)
+
+
+class ShiftAndFlip(layers.Layer):
+    """The paper's CIFAR augmentation, active in training only: pad by ``shift`` zeros, crop
+    back to the image's size at a random place (whole pixels), flip left-right at random.
+
+    Written with ``keras.ops`` and ``keras.random`` alone, so it compiles with XLA inside the
+    training step under any backend (Keras' own random image layers would turn XLA off for
+    the whole model). Each image gets its own crop and flip; the crop is two one-hot matrix
+    products, exact in any float type.
+    """
+
+    def __init__(self, shift: int = 4, seed: int | None = None, **kwargs):
+        super().__init__(**kwargs)
+        self.shift = shift
+        self.seed_generator = keras.random.SeedGenerator(seed)
+
+    def call(self, images, training=None):
+        if not training:
+            return images
+        batch = ops.shape(images)[0]
+        height, width = images.shape[1], images.shape[2]
+        s = self.shift
+        padded = ops.pad(images, [[0, 0], [s, s], [s, s], [0, 0]])
+        offsets = keras.random.randint((batch, 2), 0, 2 * s + 1, seed=self.seed_generator)
+        rows = ops.one_hot(offsets[:, :1] + ops.arange(height)[None, :], height + 2 * s,
+                           dtype=images.dtype)
+        cols = ops.one_hot(offsets[:, 1:] + ops.arange(width)[None, :], width + 2 * s,
+                           dtype=images.dtype)
+        cropped = ops.einsum("bhH,bHWc,bwW->bhwc", rows, padded, cols)
+        flip = keras.random.uniform((batch, 1, 1, 1), seed=self.seed_generator) < 0.5
+        return ops.where(flip, ops.flip(cropped, axis=2), cropped)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        return {**super().get_config(), "shift": self.shift}
+
+
+def prepared(model, *, augment: bool = False, settings: Acceleration = CPU_SETTINGS):
+    """``model`` as it is trained: after the augmentation layers when ``augment``, and with a
+    float32 output under mixed precision (the loss is computed in float32). The same model
+    (it shares every layer) when neither applies."""
+    if not augment and not settings.mixed:
+        return model
+    inputs = keras.Input(shape=tuple(model.inputs[0].shape[1:]))
+    a = inputs
+    if augment:
+        a = ShiftAndFlip(name="shift_and_flip")(a)
+    a = model(a)
+    if settings.mixed:
+        a = layers.Activation("linear", dtype="float32", name="float32_output")(a)
+    return keras.Model(inputs, a, name=model.name)
 
 
 def train(models, data, profile: Profile | None = None, *, epochs: int | None = None,
           batch_size: int | None = None, optimizer=None, learning_rate: float = 1e-3,
+          augment: bool | None = None, settings: Acceleration | None = None,
           verbose: bool = True):
     """Train one model, or each model of a ``{label: model}`` dict, on ``data``.
 
     ``data`` is ``((x_train, y_train), (x_test, y_test))`` from :func:`resnet_book.load_data`.
-    Epochs and batch size come from the profile unless given. Each model gets a fresh Adam
-    optimizer (or a fresh copy of the ``optimizer`` factory's result) and sparse categorical
-    cross-entropy on integer labels. Prints one line naming profile, backend, device and data,
-    then one line per model. Returns a :class:`TrainingRun`, or a dict of them.
+    Epochs, batch size and augmentation come from the profile unless given. Each model gets a
+    fresh Adam optimizer (or what the ``optimizer`` factory returns, called once per model, with
+    ``steps=`` the number of training steps when it has that parameter, as :func:`paper_sgd`) and sparse categorical
+    cross-entropy on integer labels. ``settings`` are the GPU switches (default: those of the
+    device in use; see :func:`acceleration`). Prints one line naming profile, backend, device
+    and data, then one line per model. Returns a :class:`TrainingRun`, or a dict of them.
     """
     profile = profile or get_profile()
+    settings = settings or acceleration()
+    augment = profile.augment if augment is None else augment
     (x_train, y_train), (x_test, y_test) = data
     single = isinstance(models, keras.Model)
     named = {getattr(models, "name", "model"): models} if single else dict(models)
@@ -101,24 +235,54 @@ def train(models, data, profile: Profile | None = None, *, epochs: int | None = 
         if not isinstance(model, keras.Model):
             raise TypeError(f"{label!r} is a {type(model).__name__}, not a keras.Model: "
                             "build the network with keras.Model(inputs, outputs) first.")
+    epochs = epochs or profile.epochs
+    batch_size = batch_size or profile.batch_size
+    steps = epochs * -(-len(x_train) // batch_size)
     if verbose:
-        print(describe_run(profile, x_train, x_test))
+        print(describe_run(profile, x_train, x_test, settings=settings, augment=augment))
     runs = {}
     for label, model in named.items():
-        model.compile(
-            optimizer=optimizer() if callable(optimizer) else
-            keras.optimizers.Adam(learning_rate),
+        trained = prepared(model, augment=augment, settings=settings)
+        trained.compile(
+            optimizer=_optimizer(optimizer, steps, learning_rate),
             loss=keras.losses.SparseCategoricalCrossentropy(),
             metrics=["accuracy"],
+            jit_compile=settings.jit_compile,
+            steps_per_execution=settings.steps_per_execution,
         )
         start = time.perf_counter()
-        history = model.fit(x_train, y_train, epochs=epochs or profile.epochs,
-                            batch_size=batch_size or profile.batch_size, verbose=0)
+        history = trained.fit(x_train, y_train, epochs=epochs, batch_size=batch_size, verbose=0)
         seconds = time.perf_counter() - start
-        test_loss, test_accuracy = model.evaluate(x_test, y_test, batch_size=256, verbose=0)
+        test_loss, test_accuracy = trained.evaluate(x_test, y_test, batch_size=256, verbose=0)
         run = TrainingRun(label, {k: [float(v) for v in vs] for k, vs in history.history.items()},
-                          seconds, float(test_loss), float(test_accuracy))
+                          seconds, float(test_loss), float(test_accuracy),
+                          jit_compiled=trained.jit_compile is True)
         if verbose:
             print(run.summary())
         runs[label] = run
     return runs[next(iter(runs))] if single else runs
+
+
+def _optimizer(factory, steps: int, learning_rate: float):
+    if factory is None:
+        return keras.optimizers.Adam(learning_rate)
+    if not callable(factory):
+        raise TypeError("optimizer must be a function that returns a new optimizer (one per "
+                        "model), e.g. lambda: keras.optimizers.SGD(0.1, momentum=0.9)")
+    try:
+        takes_steps = "steps" in inspect.signature(factory).parameters
+    except (TypeError, ValueError):
+        takes_steps = False
+    return factory(steps=steps) if takes_steps else factory()
+
+
+def paper_sgd(steps: int, learning_rate: float = 0.1, momentum: float = 0.9,
+              weight_decay: float = 1e-4, drops=(0.5, 0.75)):
+    """He et al.'s CIFAR-10 optimizer: SGD with momentum and weight decay, the learning rate
+    divided by 10 after each fraction ``drops`` of the ``steps`` (the paper: 32k and 48k of 64k
+    iterations). Keras' ``weight_decay`` is decoupled (w -= lr * weight_decay * w each step),
+    which for SGD without momentum is exactly the paper's L2 penalty of weight_decay / 2."""
+    boundaries = [max(1, int(steps * fraction)) for fraction in drops]
+    values = [learning_rate / 10 ** i for i in range(len(drops) + 1)]
+    schedule = keras.optimizers.schedules.PiecewiseConstantDecay(boundaries, values)
+    return keras.optimizers.SGD(schedule, momentum=momentum, weight_decay=weight_decay)

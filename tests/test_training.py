@@ -37,3 +37,59 @@ def test_train_rejects_what_is_not_a_model():
                  profile=rb.get_profile("quick"))
     with pytest.raises(ValueError, match="at least one model"):
         rb.train({}, data=((None, None), (None, None)), profile=rb.get_profile("quick"))
+
+
+GPU_PATH = Path(__file__).with_name("train_gpu_path.py")
+
+
+@pytest.mark.parametrize("backend", ["jax", "tensorflow"])
+def test_gpu_path_runs_shrunk_on_the_cpu(backend):
+    """The full profile's GPU switches (mixed bfloat16, XLA, several steps per call), the
+    paper's augmentation and SGD schedule, forced on here for a few steps under each backend,
+    so that code cannot rot unseen on machines without a GPU."""
+    env = {**os.environ, "KERAS_BACKEND": backend, "RESNET_BOOK_DATASET": "fashion_mnist"}
+    result = subprocess.run([sys.executable, str(GPU_PATH)], env=env, capture_output=True,
+                            text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    lines = result.stdout.strip().splitlines()
+    assert lines[0] == (f"profile full · backend {backend} · device CPU · data Fashion-MNIST "
+                        "(256 training / 128 test images at 28x28) · augmented · "
+                        "mixed_bfloat16, XLA True, 16 steps per call")
+    report = json.loads(result.stderr.strip().splitlines()[-1])
+    assert report["train_size"] == 60_000  # the full profile's data: all of Fashion-MNIST
+    assert report["policy"] == "mixed_bfloat16" and report["compute_dtype"] == "bfloat16"
+    assert report["jit_compiled"] is True   # nothing in the model turned XLA off
+    assert report["loss"][-1] < report["loss"][0], report["loss"]
+
+
+def test_shift_and_flip_crops_padded_images_and_leaves_test_images_alone():
+    from resnet_book.training import ShiftAndFlip
+
+    images = np.arange(3 * 6 * 6 * 2, dtype="float32").reshape(3, 6, 6, 2) + 1
+    layer = ShiftAndFlip(shift=2, seed=1)
+    assert np.array_equal(np.asarray(layer(images, training=False)), images)
+    seen = set()
+    for _ in range(8):
+        out = np.asarray(layer(images, training=True))
+        for image, result in zip(images, out):
+            padded = np.pad(image, ((2, 2), (2, 2), (0, 0)))
+            matches = [(r, c, flip) for r in range(5) for c in range(5) for flip in (0, 1)
+                       if np.array_equal(result, (padded[r:r + 6, c:c + 6])[:, ::-1]
+                                         if flip else padded[r:r + 6, c:c + 6])]
+            assert matches, "an augmented image is not a crop of the padded image"
+            seen.update(matches)
+    assert len(seen) > 10 and {m[2] for m in seen} == {0, 1}   # random places, both flips
+
+
+def test_paper_sgd_divides_the_rate_by_ten_twice():
+    optimizer = rb.paper_sgd(steps=400)
+    schedule = optimizer._learning_rate   # the schedule (learning_rate is its current value)
+    rates = [float(schedule(step)) for step in (0, 199, 201, 299, 301, 399)]
+    assert np.allclose(rates, [0.1, 0.1, 0.01, 0.01, 0.001, 0.001])
+    assert optimizer.momentum == 0.9 and np.isclose(optimizer.weight_decay, 1e-4)
+
+
+def test_cpu_settings_are_all_off_and_gpu_settings_pick_a_precision():
+    assert rb.acceleration("CPU") == rb.Acceleration("float32", "auto", 1)
+    gpu = rb.acceleration("GPU")
+    assert gpu.mixed and gpu.jit_compile is True and gpu.steps_per_execution > 1
