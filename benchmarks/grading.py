@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import re
 import subprocess
 import sys
 import tempfile
@@ -74,12 +75,18 @@ def main(argv=None) -> int:
                 return run.returncode
             with open(out / "grades.csv", newline="") as handle:
                 statuses = [row["status"] for row in csv.DictReader(handle)]
+            # the command prints "name: 10 / 10 (graded, 35 s)" for each submission
+            each = {m[1]: int(m[2]) for m in re.finditer(r"^(\S+): .*\(\S+, (\d+) s\)$",
+                                                          run.stdout, re.M)}
             entry = {"jobs": jobs, "seconds": round(seconds, 1),
                      "seconds_per_submission": round(seconds / args.count, 2),
-                     "graded": statuses.count("graded"), "rows": len(statuses)}
+                     "graded": statuses.count("graded"), "rows": len(statuses),
+                     "each": each}
             results["runs"].append(entry)
+            slowest = max(each, key=each.get) if each else None
             print(f"jobs={jobs}: {args.count} submissions in {seconds:.1f} s "
-                  f"({seconds / args.count:.1f} s each; {entry['graded']} rows 'graded')")
+                  f"({seconds / args.count:.1f} s each; {entry['graded']} rows 'graded')"
+                  + (f"; slowest {slowest}, {each[slowest]} s in its kernel" if slowest else ""))
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(results, indent=2) + "\n")

@@ -40,11 +40,25 @@ from .data import load_data  # noqa: E402
 from .training import (train, describe_run, device_name, TrainingRun, Acceleration,  # noqa: E402
                        acceleration, use_precision, paper_sgd)
 from .notebook import seed, glue  # noqa: E402
-from . import diagrams, models, plots  # noqa: E402
+from . import models  # noqa: E402
+
+# The drawing modules load Matplotlib, which a training-only machine (the GPU check) may lack:
+# they are imported when first used, as rb.diagrams and rb.plots.
+_LAZY_MODULES = ("diagrams", "plots", "ch3_plots", "shortcut_diagrams")
+
+
+def __getattr__(name):
+    if name in _LAZY_MODULES:
+        import importlib
+
+        return importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __version__ = "0.1.0"
 
 __all__ = [
     "Profile", "get_profile", "PROFILES", "DATASETS", "load_data", "train",
-    "describe_run", "device_name", "TrainingRun", "seed", "glue",
+    "describe_run", "device_name", "TrainingRun", "seed", "glue", "Acceleration",
+    "acceleration", "use_precision", "paper_sgd",
 ]

@@ -27,6 +27,7 @@ class TrainingRun:
     test_loss: float
     test_accuracy: float
     jit_compiled: bool | None = None   # whether Keras compiled the step with XLA
+    epoch_seconds: list = dataclasses.field(default_factory=list)   # wall time of each epoch
 
     @property
     def final_train_loss(self) -> float:
@@ -250,17 +251,34 @@ def train(models, data, profile: Profile | None = None, *, epochs: int | None = 
             jit_compile=settings.jit_compile,
             steps_per_execution=settings.steps_per_execution,
         )
+        timer = _EpochTimer()
         start = time.perf_counter()
-        history = trained.fit(x_train, y_train, epochs=epochs, batch_size=batch_size, verbose=0)
+        history = trained.fit(x_train, y_train, epochs=epochs, batch_size=batch_size, verbose=0,
+                              callbacks=[timer])
         seconds = time.perf_counter() - start
         test_loss, test_accuracy = trained.evaluate(x_test, y_test, batch_size=256, verbose=0)
         run = TrainingRun(label, {k: [float(v) for v in vs] for k, vs in history.history.items()},
                           seconds, float(test_loss), float(test_accuracy),
-                          jit_compiled=trained.jit_compile is True)
+                          jit_compiled=trained.jit_compile is True,
+                          epoch_seconds=timer.seconds)
         if verbose:
             print(run.summary())
         runs[label] = run
     return runs[next(iter(runs))] if single else runs
+
+
+class _EpochTimer(keras.callbacks.Callback):
+    """Wall time of each epoch (the first includes compiling the training step)."""
+
+    def __init__(self):
+        super().__init__()
+        self.seconds = []
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._start = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.seconds.append(time.perf_counter() - self._start)
 
 
 def _optimizer(factory, steps: int, learning_rate: float):

@@ -444,3 +444,25 @@ def test_checks_are_associated_with_parts_as_documented():
     assert {n: p.points for n, p in assignment.parts.items()} == {
         "first": 4, "second": 1, "third": 1, "fourth": 1}
     assert assignment.checks[1].hints == ["look again"]
+
+
+def test_a_repeated_error_refers_to_its_first_check_instead_of_giving_other_hints():
+    """A shape error in a block breaks every later check of the part the same way: only the
+    first failed check shows its expected output and hints, the others point to it."""
+    from resnet_book.grade.grader import CheckResult, Grade, PartResult
+    from resnet_book.grade.notebook import Check
+    from resnet_book.grade.report import feedback
+
+    error = "ValueError: Inputs have incompatible shapes\n"
+    checks = [Check(4, "visible", 1, ["block"], ["use strides=s on both paths"], "shape"),
+              Check(5, "visible", 2, ["block"], ["count the BN layers"], "params"),
+              Check(6, "visible", 3, ["block"], ["pass training"], "training")]
+    part = PartResult("block", 3, False, "marker", checks=[
+        CheckResult(checks[0], "failed", expected="(2, 4, 4, 6)\n", got=error),
+        CheckResult(checks[1], "failed", expected="210\n", got=error),
+        CheckResult(checks[2], "failed", expected="False\n", got="True\n")])
+    text = feedback(Grade("s.ipynb", "graded", parts=[part]), 3)
+    assert "Hint: use strides=s on both paths" in text
+    assert "visible check 2 (`params`): **failed**, printing the same as visible check 1" in text
+    assert "count the BN layers" not in text and "210" not in text
+    assert "Hint: pass training" in text   # a different failure keeps its own hint

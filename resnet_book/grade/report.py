@@ -83,6 +83,7 @@ def feedback(grade: Grade, max_points: float, *, title: str = "Feedback") -> str
             lines += [f"- Your answer cell raised an error: `{_clip(part.answer_error)}`", ""]
         elif part.answer_state == "not-run":
             lines += ["- Your answer cell: not run", ""]
+        shown = {}   # what a failed visible check printed -> its title, within this part
         for result in part.checks:
             check = result.check
             if result.state in ("passed", "not-run"):
@@ -91,8 +92,15 @@ def feedback(grade: Grade, max_points: float, *, title: str = "Feedback") -> str
             if result.reason:   # the run stopped in this check: a hint would mislead
                 lines.append(f"- {check.title}: **failed** ({result.reason})")
                 continue
+            if check.kind == "visible" and result.got and result.got in shown:
+                # the same error again (a shape mismatch breaks every later check): its hints
+                # would point elsewhere, so refer to the first one instead
+                lines.append(f"- {check.title}: **failed**, printing the same as "
+                             f"{shown[result.got]} (see above)")
+                continue
             lines.append(f"- {check.title}: **failed**")
             if check.kind == "visible":
+                shown.setdefault(result.got, check.title.split(" (")[0])
                 lines += ["", "  Expected:", "", _indent(_block(result.expected)), "",
                           "  Your notebook printed:", "", _indent(_block(result.got)), ""]
             for hint in check.hints:
