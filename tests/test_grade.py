@@ -466,3 +466,12 @@ def test_a_repeated_error_refers_to_its_first_check_instead_of_giving_other_hint
     assert "visible check 2 (`params`): **failed**, printing the same as visible check 1" in text
     assert "count the BN layers" not in text and "210" not in text
     assert "Hint: pass training" in text   # a different failure keeps its own hint
+
+
+def test_a_hint_goes_on_over_indented_comment_lines():
+    from resnet_book.grade.notebook import hints
+
+    source = ("# NBVAL_CHECK_OUTPUT\n# HINT: add the shortcut\n#   before the last ReLU.\n"
+              "# HINT: and keep the shapes\n# a plain comment, not part of the hint\n"
+              "#   nor this, after it\nprint(block(x))")
+    assert hints(source) == ["add the shortcut before the last ReLU.", "and keep the shapes"]

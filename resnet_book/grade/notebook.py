@@ -16,7 +16,9 @@ Conventions a reference notebook follows (see the README's Instructors section):
   before them. (Exercises 1: the check after ``conv_output_size`` and ``conv_parameter_count``
   belongs to both; a check that builds a block with an earlier part's function to test a later
   part belongs to the later part only.)
-- ``# HINT: <text>`` lines in a check cell are shown in the feedback when that check fails.
+- ``# HINT: <text>`` lines in a check cell are shown in the feedback when that check fails; a
+  hint goes on over the comment lines right after it that are indented by two spaces or more
+  (``#   more text``), so that it reads well in the notebook.
 - a code cell whose first line starts with ``# SKIPPED WHEN GRADING`` is not run when grading
   (nor in a self-check): the long training run of an assignment, its plots. It must not be a
   graded answer or a check, and later cells must not need what it defines.
@@ -34,7 +36,8 @@ from pathlib import Path
 MARKER = re.compile(r"^[ \t]*#[ \t]*GRADED FUNCTION[ \t]*:[ \t]*([A-Za-z_]\w*)", re.M)
 POINTS = re.compile(r"^[ \t]*#[ \t]*POINTS[ \t]*:[ \t]*(\d+(?:\.\d+)?)[ \t]*$", re.M)
 PART = re.compile(r"^[ \t]*#[ \t]*PARTS?[ \t]*:[ \t]*(.+?)[ \t]*$", re.M)
-HINT = re.compile(r"^[ \t]*#[ \t]*HINT[ \t]*:[ \t]*(.*?)[ \t]*$", re.M)
+HINT = re.compile(r"^[ \t]*#[ \t]*HINT[ \t]*:[ \t]*(.*?)[ \t]*$")
+HINT_MORE = re.compile(r"^[ \t]*#[ \t]{2,}(\S.*?)[ \t]*$")
 HIDDEN = re.compile(r"^[ \t]*#[ \t]*HIDDEN CHECK\b[ \t]*:?[ \t]*([A-Za-z_]\w*)?")
 NBVAL_MARKER = re.compile(r"^[ \t]*#+[ \t]*(NBVAL_[A-Z_]+|PYTEST_VALIDATE_IGNORE_OUTPUT)\b.*$",
                           re.M)
@@ -127,6 +130,25 @@ def is_visible_check(cell: Cell) -> bool:
 
 def is_hidden_check(cell: Cell) -> bool:
     return cell.cell_type == "code" and cell.source.lstrip().startswith("# HIDDEN CHECK")
+
+
+def hints(source: str) -> list[str]:
+    """The hints of a check cell, each joined with its continuation lines."""
+    found: list[str] = []
+    lines = source.splitlines()
+    for index, line in enumerate(lines):
+        match = HINT.match(line)
+        if not match:
+            continue
+        text = [match.group(1)] if match.group(1) else []
+        for following in lines[index + 1:]:
+            more = HINT_MORE.match(following)
+            if not more or HINT.match(following):
+                break
+            text.append(more.group(1))
+        if text:
+            found.append(" ".join(text))
+    return found
 
 
 def is_skipped(cell: Cell) -> bool:
@@ -235,7 +257,7 @@ def parse_assignment(cells: list[Cell], *, self_check: bool = False) -> Assignme
                     f"visible check {numbers[kind]} has no stored output: run the reference "
                     "top to bottom and save it (python -m resnet_book.exercises --execute)")
         check = Check(index, kind, numbers[kind], names,
-                      [h for h in HINT.findall(cell.source) if h], summary)
+                      hints(cell.source), summary)
         checks.append(check)
         for name in names:
             parts[name].checks.append(check)
