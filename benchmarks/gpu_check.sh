@@ -6,6 +6,8 @@
 #   bash benchmarks/gpu_check.sh --prepare   # here: wheels and data into .cache/ (ignored by git)
 #   bash benchmarks/gpu_check.sh             # there, with carry [".cache/gpu-wheels", ".cache/fashion-mnist"]
 #   bash benchmarks/gpu_check.sh --smoke     # anywhere: the same steps with tiny sizes (CPU)
+# Tried here in a Python 3.12 environment with only JAX (no TensorFlow, Matplotlib or nbformat),
+# Keras installed from the carried wheels: the --smoke run passes there (about 70 s).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 WHEELS=.cache/gpu-wheels
@@ -15,7 +17,7 @@ MODE=${1:-}
 if [[ "$MODE" == "--prepare" ]]; then
     mkdir -p "$WHEELS" "$DATA"
     python -m pip download --quiet --no-deps --only-binary=:all: --python-version 3.12 \
-        --dest "$WHEELS" "keras==3.15.1" namex optree
+        --dest "$WHEELS" "keras==3.15.1" namex optree typing_extensions
     cp /usr/share/datasets/fashion-mnist/*-ubyte.gz "$DATA"/
     du -sh "$WHEELS" "$DATA"
     exit 0
@@ -41,7 +43,9 @@ fi
 export RESNET_BOOK_PROFILE=full   # the GPU-sized profile's code path, whatever the device
 python -c "import jax, keras; print('jax', jax.__version__, jax.devices(), 'keras', keras.__version__)" \
     | tee "$OUT/versions.txt"
-python benchmarks/gpu_experiment.py "${SMOKE[@]}" --json "$OUT/gpu_experiment.json" \
+# EXPERIMENT_ARGS, e.g. "--only plain-20 plain-56 resnet-20 resnet-56", narrows the experiment
+# shellcheck disable=SC2086
+python benchmarks/gpu_experiment.py "${SMOKE[@]}" ${EXPERIMENT_ARGS:-} --json "$OUT/gpu_experiment.json" \
     | tee "$OUT/gpu_experiment.txt"
 python benchmarks/throughput.py "${SMOKE[@]}" --json "$OUT/throughput.json" \
     | tee "$OUT/throughput.txt"
