@@ -17,7 +17,6 @@ ResNet-20; ResNet-20 at least 94.5 % Fashion-MNIST test accuracy within 60 s.
 from __future__ import annotations
 
 import argparse
-import gc
 import json
 import sys
 import time
@@ -28,9 +27,9 @@ sys.path.insert(0, str(ROOT))
 
 import resnet_book as rb  # noqa: E402
 import resnet_book.models  # noqa: E402,F401
-import keras  # noqa: E402
 
 from machine import describe  # noqa: E402
+from throughput import fresh_start  # noqa: E402  (benchmarks/throughput.py)
 
 NETWORKS = {  # label: (depth, residual, zero_init)
     "plain-20": (20, False, False), "plain-56": (56, False, False),
@@ -64,10 +63,7 @@ def main(argv=None) -> int:
     results, start = {}, time.perf_counter()
     for label in args.only:
         _, residual, zero_init = NETWORKS[label]
-        keras.backend.clear_session()   # free the networks measured before; it resets the
-        gc.collect()                    # dtype policy, so set the precision again
-        rb.use_precision(settings)
-        rb.seed(0)
+        fresh_start(settings)
         model = rb.models.cifar_network(depth_of[label], x_train.shape[1:], classes=10,
                                         residual=residual, shortcut_option="A",
                                         zero_init=zero_init)

@@ -18,6 +18,7 @@ Exit status 1 when a figure misses its target (not in --smoke, where timings mea
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import gc
 import json
 import sys
@@ -75,15 +76,6 @@ def peak_flops(device: str) -> float | None:
     return next((peak for name, peak in PEAK_FLOPS.items() if name in device), None)
 
 
-def compiled(model, settings):
-    trained = rb.training.prepared(model, settings=settings)
-    # as resnet_book.train compiles it: Adam, cross-entropy, accuracy
-    trained.compile(optimizer=keras.optimizers.Adam(1e-3),
-                    loss=keras.losses.SparseCategoricalCrossentropy(), metrics=["accuracy"],
-                    jit_compile=settings.jit_compile)
-    return trained
-
-
 def fresh_start(settings) -> None:
     """Drop the models measured before (Python's garbage collector walking their graphs during a
     timed epoch would be charged to the next model), reseed, and set the precision again
@@ -96,7 +88,9 @@ def fresh_start(settings) -> None:
 
 def resident_throughput(model, batch: int, steps: int, settings, classes: int) -> float:
     """Images per second training on one batch that stays on the device."""
-    trained = compiled(model, settings)
+    # compiled as train() compiles it, but one step per call: train_on_batch runs one batch
+    trained = rb.training.compiled(
+        model, settings=dataclasses.replace(settings, steps_per_execution=1))
     shape = tuple(model.inputs[0].shape[1:])
     rng = np.random.default_rng(0)
     x = keras.ops.convert_to_tensor(rng.random((batch, *shape), dtype=np.float32))

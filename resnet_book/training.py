@@ -210,6 +210,21 @@ def prepared(model, *, augment: bool = False, settings: Acceleration = CPU_SETTI
     return keras.Model(inputs, a, name=model.name)
 
 
+def compiled(model, *, optimizer=None, steps: int = 1, learning_rate: float = 1e-3,
+             augment: bool = False, settings: Acceleration = CPU_SETTINGS):
+    """``model`` :func:`prepared` and compiled as :func:`train` trains it: the optimizer (see
+    :func:`train`), sparse categorical cross-entropy, accuracy, and the GPU switches."""
+    trained = prepared(model, augment=augment, settings=settings)
+    trained.compile(
+        optimizer=_optimizer(optimizer, steps, learning_rate),
+        loss=keras.losses.SparseCategoricalCrossentropy(),
+        metrics=["accuracy"],
+        jit_compile=settings.jit_compile,
+        steps_per_execution=settings.steps_per_execution,
+    )
+    return trained
+
+
 def train(models, data, profile: Profile | None = None, *, epochs: int | None = None,
           batch_size: int | None = None, optimizer=None, learning_rate: float = 1e-3,
           augment: bool | None = None, settings: Acceleration | None = None,
@@ -218,9 +233,9 @@ def train(models, data, profile: Profile | None = None, *, epochs: int | None = 
 
     ``data`` is ``((x_train, y_train), (x_test, y_test))`` from :func:`resnet_book.load_data`.
     Epochs, batch size and augmentation come from the profile unless given. Each model gets a
-    fresh Adam optimizer (or what the ``optimizer`` factory returns, called once per model, with
-    ``steps=`` the number of training steps when it has that parameter, as :func:`paper_sgd`) and sparse categorical
-    cross-entropy on integer labels. ``settings`` are the GPU switches (default: those of the
+    fresh Adam optimizer (or what the ``optimizer`` factory returns, called once per model,
+    with ``steps=`` the number of training steps when it has that parameter, as
+    :func:`paper_sgd`) and sparse categorical cross-entropy on integer labels. ``settings`` are the GPU switches (default: those of the
     device in use; see :func:`acceleration`). Prints one line naming profile, backend, device
     and data, then one line per model. Returns a :class:`TrainingRun`, or a dict of them.
     """
@@ -243,14 +258,8 @@ def train(models, data, profile: Profile | None = None, *, epochs: int | None = 
         print(describe_run(profile, x_train, x_test, settings=settings, augment=augment))
     runs = {}
     for label, model in named.items():
-        trained = prepared(model, augment=augment, settings=settings)
-        trained.compile(
-            optimizer=_optimizer(optimizer, steps, learning_rate),
-            loss=keras.losses.SparseCategoricalCrossentropy(),
-            metrics=["accuracy"],
-            jit_compile=settings.jit_compile,
-            steps_per_execution=settings.steps_per_execution,
-        )
+        trained = compiled(model, optimizer=optimizer, steps=steps,
+                           learning_rate=learning_rate, augment=augment, settings=settings)
         timer = _EpochTimer()
         start = time.perf_counter()
         history = trained.fit(x_train, y_train, epochs=epochs, batch_size=batch_size, verbose=0,

@@ -433,7 +433,7 @@ def test_checks_are_associated_with_parts_as_documented():
         code("# HIDDEN CHECK: no names\nassert value == 1"),
     ]
     assignment = parse_assignment(cells)
-    checks = {name: [c.title.split(" (")[0] for c in part.checks]
+    checks = {name: [c.label for c in part.checks]
               for name, part in assignment.parts.items()}
     assert checks == {
         "first": ["visible check 1", "hidden check 2"],

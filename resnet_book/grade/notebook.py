@@ -180,10 +180,14 @@ class Check:
     summary: str = ""         # visible checks only: their first line of code
 
     @property
+    def label(self) -> str:
+        return f"{self.kind} check {self.number}"
+
+    @property
     def title(self) -> str:
-        if self.kind == "visible":
-            return f"visible check {self.number}" + (f" (`{self.summary}`)" if self.summary else "")
-        return f"hidden check {self.number}"
+        if self.kind == "visible" and self.summary:
+            return f"{self.label} (`{self.summary}`)"
+        return self.label
 
 
 @dataclass
@@ -261,9 +265,9 @@ def parse_assignment(cells: list[Cell], *, self_check: bool = False) -> Assignme
         checks.append(check)
         for name in names:
             parts[name].checks.append(check)
+    graded_cells = {p.cell for p in parts.values()} | {c.cell for c in checks}
     skipped = [i for i, c in enumerate(code) if is_skipped(c)]
-    clash = [i for i in skipped if i in {p.cell for p in parts.values()}
-             or i in {c.cell for c in checks}]
+    clash = [i for i in skipped if i in graded_cells]
     if clash and not self_check:
         raise ReferenceError_("a cell marked '# SKIPPED WHEN GRADING' is a graded answer or a "
                               "check; only cells that grading does not need may be skipped")

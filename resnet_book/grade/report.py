@@ -100,7 +100,7 @@ def feedback(grade: Grade, max_points: float, *, title: str = "Feedback") -> str
                 continue
             lines.append(f"- {check.title}: **failed**")
             if check.kind == "visible":
-                shown.setdefault(result.got, check.title.split(" (")[0])
+                shown.setdefault(result.got, check.label)
                 lines += ["", "  Expected:", "", _indent(_block(result.expected)), "",
                           "  Your notebook printed:", "", _indent(_block(result.got)), ""]
             for hint in check.hints:
