@@ -45,3 +45,22 @@ def gradient_norms(norms_by_label, ax=None, title="Gradient reaching each layer"
            ylabel=r"$\|\partial L / \partial a^{[l]}\|$", title=title)
     ax.legend()
     return ax
+
+
+def error_curves(runs, ax=None, key="accuracy", title="Training error per epoch"):
+    """Error (1 - accuracy, in %) against epoch for each run: ``key`` "accuracy" for the
+    training error, "val_accuracy" for the test error (runs trained with
+    ``test_each_epoch=True``). Coloured by depth; plain networks dashed, residual solid, and
+    networks whose label says "zero" dotted."""
+    ax = ax or plt.gca()
+    for label, run in runs.items():
+        error = 100 * (1 - np.asarray(run.history[key]))
+        epochs = np.arange(1, len(error) + 1)
+        style = ":" if "zero" in label else "--" if label.startswith("plain") else "-"
+        ax.plot(epochs, error, linestyle=style, marker="o", markersize=3, label=label,
+                color=_colour(label.split()[0]))
+    ax.set(xlabel="epoch", ylabel="error (%)", title=title)
+    ax.set_ylim(0, 100)
+    ax.xaxis.get_major_locator().set_params(integer=True)
+    ax.legend()
+    return ax

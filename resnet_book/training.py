@@ -37,6 +37,21 @@ class TrainingRun:
     def final_train_accuracy(self) -> float:
         return self.history["accuracy"][-1]
 
+    def time_to_accuracy(self, target: float):
+        """``(epoch, seconds)``: the first epoch whose test accuracy reached ``target`` and the
+        wall time to its end (per-epoch testing included), or None if no epoch did. Needs a
+        run trained with ``test_each_epoch=True``."""
+        if "val_accuracy" not in self.history:
+            raise ValueError("time_to_accuracy needs the test accuracy of every epoch: train "
+                             "with rb.train(..., test_each_epoch=True)")
+        elapsed = 0.0
+        for epoch, (accuracy, seconds) in enumerate(
+                zip(self.history["val_accuracy"], self.epoch_seconds), start=1):
+            elapsed += seconds
+            if accuracy >= target:
+                return epoch, elapsed
+        return None
+
     def summary(self) -> str:
         epochs = len(self.history["loss"])
         return (f"{self.label}: {epochs} epochs in {self.seconds:.1f} s, "
@@ -228,7 +243,7 @@ def compiled(model, *, optimizer=None, steps: int = 1, learning_rate: float = 1e
 def train(models, data, profile: Profile | None = None, *, epochs: int | None = None,
           batch_size: int | None = None, optimizer=None, learning_rate: float = 1e-3,
           augment: bool | None = None, settings: Acceleration | None = None,
-          verbose: bool = True):
+          test_each_epoch: bool = False, verbose: bool = True):
     """Train one model, or each model of a ``{label: model}`` dict, on ``data``.
 
     ``data`` is ``((x_train, y_train), (x_test, y_test))`` from :func:`resnet_book.load_data`.
@@ -236,7 +251,8 @@ def train(models, data, profile: Profile | None = None, *, epochs: int | None = 
     fresh Adam optimizer (or what the ``optimizer`` factory returns, called once per model,
     with ``steps=`` the number of training steps when it has that parameter, as
     :func:`paper_sgd`) and sparse categorical cross-entropy on integer labels. ``settings`` are the GPU switches (default: those of the
-    device in use; see :func:`acceleration`). Prints one line naming profile, backend, device
+    device in use; see :func:`acceleration`). With ``test_each_epoch`` the test set is also
+    evaluated after every epoch (``run.history["val_accuracy"]``, for test-error curves). Prints one line naming profile, backend, device
     and data, then one line per model. Returns a :class:`TrainingRun`, or a dict of them.
     """
     profile = profile or get_profile()
@@ -263,7 +279,9 @@ def train(models, data, profile: Profile | None = None, *, epochs: int | None = 
         timer = _EpochTimer()
         start = time.perf_counter()
         history = trained.fit(x_train, y_train, epochs=epochs, batch_size=batch_size, verbose=0,
-                              callbacks=[timer])
+                              callbacks=[timer],
+                              validation_data=(x_test, y_test) if test_each_epoch else None,
+                              validation_batch_size=256)
         seconds = time.perf_counter() - start
         test_loss, test_accuracy = trained.evaluate(x_test, y_test, batch_size=256, verbose=0)
         run = TrainingRun(label, {k: [float(v) for v in vs] for k, vs in history.history.items()},
@@ -303,13 +321,42 @@ def _optimizer(factory, steps: int, learning_rate: float):
     return factory(steps=steps) if takes_steps else factory()
 
 
+class L2SGD(keras.optimizers.SGD):
+    """SGD whose weight decay is an L2 penalty, as in the paper's Caffe and Torch code: the
+    gradient of each variable gets ``l2 * w`` added before the momentum step. (Keras'
+    ``weight_decay`` instead shrinks w by ``lr * weight_decay`` outside the momentum, which
+    with momentum 0.9 decays the weights about ten times more weakly.)"""
+
+    def __init__(self, learning_rate=0.01, momentum=0.0, l2=1e-4, **kwargs):
+        super().__init__(learning_rate, momentum=momentum, **kwargs)
+        self.l2 = l2
+
+    def update_step(self, gradient, variable, learning_rate):
+        l2 = ops.cast(self.l2, variable.dtype)
+        super().update_step(gradient + l2 * variable, variable, learning_rate)
+
+    def get_config(self):
+        return {**super().get_config(), "l2": self.l2}
+
+
+DECAYS = ("l2", "decoupled")
+
+
 def paper_sgd(steps: int, learning_rate: float = 0.1, momentum: float = 0.9,
-              weight_decay: float = 1e-4, drops=(0.5, 0.75)):
+              weight_decay: float = 1e-4, drops=(0.5, 0.75), decay: str = "l2"):
     """He et al.'s CIFAR-10 optimizer: SGD with momentum and weight decay, the learning rate
     divided by 10 after each fraction ``drops`` of the ``steps`` (the paper: 32k and 48k of 64k
-    iterations). Keras' ``weight_decay`` is decoupled (w -= lr * weight_decay * w each step),
-    which for SGD without momentum is exactly the paper's L2 penalty of weight_decay / 2."""
+    iterations).
+
+    ``decay="l2"`` is the paper's weight decay: ``weight_decay * w`` added to each gradient,
+    inside the momentum (:class:`L2SGD`). ``decay="decoupled"`` is Keras' ``weight_decay``
+    (w -= lr * weight_decay * w each step, outside the momentum); with momentum 0.9 it decays
+    the weights about ten times more weakly than the paper's."""
+    if decay not in DECAYS:
+        raise ValueError(f"decay must be one of {DECAYS}, got {decay!r}")
     boundaries = [max(1, int(steps * fraction)) for fraction in drops]
     values = [learning_rate / 10 ** i for i in range(len(drops) + 1)]
     schedule = keras.optimizers.schedules.PiecewiseConstantDecay(boundaries, values)
-    return keras.optimizers.SGD(schedule, momentum=momentum, weight_decay=weight_decay)
+    if decay == "l2":
+        return L2SGD(schedule, momentum=momentum, l2=weight_decay)
+    return keras.optimizers.SGD(schedule, momentum=momentum, weight_decay=weight_decay or None)

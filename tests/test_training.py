@@ -29,6 +29,9 @@ def test_short_training_under_each_backend(backend):
     assert len(report["loss"]) == 3 and np.all(np.isfinite(report["loss"]))
     assert report["loss"][-1] < report["loss"][0], report["loss"]  # it learns
     assert report["test_accuracy"] > 0.5, report  # chance is 0.1
+    # test_each_epoch: one test accuracy per epoch, the last equal to the final test
+    assert len(report["test_accuracy_by_epoch"]) == 3 == len(report["epoch_seconds"])
+    assert np.isclose(report["test_accuracy_by_epoch"][-1], report["test_accuracy"])
 
 
 def test_train_rejects_what_is_not_a_model():
@@ -86,7 +89,47 @@ def test_paper_sgd_divides_the_rate_by_ten_twice():
     schedule = optimizer._learning_rate   # the schedule (learning_rate is its current value)
     rates = [float(schedule(step)) for step in (0, 199, 201, 299, 301, 399)]
     assert np.allclose(rates, [0.1, 0.1, 0.01, 0.01, 0.001, 0.001])
-    assert optimizer.momentum == 0.9 and np.isclose(optimizer.weight_decay, 1e-4)
+    assert optimizer.momentum == 0.9 and optimizer.l2 == 1e-4   # the paper's L2 decay
+
+
+def _two_steps(optimizer, gradient=0.5):
+    import keras
+
+    weight = keras.Variable(np.array([2.0], "float32"))
+    for _ in range(2):
+        optimizer.apply_gradients([(keras.ops.convert_to_tensor([gradient]), weight)])
+    return float(keras.ops.convert_to_numpy(weight)[0])
+
+
+def test_l2_decay_goes_through_the_momentum_and_decoupled_decay_does_not():
+    lr, momentum, decay, g = 0.1, 0.9, 1e-2, 0.5
+    # The paper's SGD: v = momentum * v - lr * (g + decay * w); w = w + v.
+    w, v = 2.0, 0.0
+    for _ in range(2):
+        v = momentum * v - lr * (g + decay * w)
+        w = w + v
+    assert np.isclose(_two_steps(rb.paper_sgd(100, lr, momentum, decay, decay="l2")), w)
+    # Keras' decoupled decay: w = w - lr * decay * w, then the momentum step on g alone.
+    w, v = 2.0, 0.0
+    for _ in range(2):
+        w = w - lr * decay * w
+        v = momentum * v - lr * g
+        w = w + v
+    assert np.isclose(_two_steps(rb.paper_sgd(100, lr, momentum, decay, decay="decoupled")), w)
+    with pytest.raises(ValueError, match="decay must be one of"):
+        rb.paper_sgd(100, decay="adamw")
+
+
+def test_time_to_accuracy_reads_the_per_epoch_test_accuracy():
+    run = rb.TrainingRun("net", {"loss": [2.0, 1.0, 0.5], "accuracy": [0.3, 0.6, 0.8],
+                                 "val_accuracy": [0.4, 0.72, 0.71]}, 6.0, 0.5, 0.71,
+                         epoch_seconds=[3.0, 2.0, 1.0])
+    assert run.time_to_accuracy(0.7) == (2, 5.0)
+    assert run.time_to_accuracy(0.4) == (1, 3.0)
+    assert run.time_to_accuracy(0.9) is None
+    untested = rb.TrainingRun("net", {"loss": [1.0], "accuracy": [0.5]}, 1.0, 1.0, 0.5)
+    with pytest.raises(ValueError, match="test_each_epoch=True"):
+        untested.time_to_accuracy(0.5)
 
 
 def test_cpu_settings_are_all_off_and_gpu_settings_pick_a_precision():

@@ -17,6 +17,9 @@ inputs = keras.Input(shape=x_train.shape[1:])
 a = layers.Conv2D(16, 3, padding="same", activation="relu")(inputs)
 a = layers.Flatten()(a)
 model = keras.Model(inputs, layers.Dense(10, activation="softmax")(a), name="tiny")
-run = rb.train({"tiny": model}, data, profile, epochs=3, learning_rate=1e-2)["tiny"]
+run = rb.train({"tiny": model}, data, profile, epochs=3, learning_rate=1e-2,
+               test_each_epoch=True)["tiny"]
 print(json.dumps({"backend": keras.config.backend(), "loss": run.history["loss"],
-                  "test_accuracy": run.test_accuracy, "seconds": run.seconds}), file=sys.stderr)
+                  "test_accuracy": run.test_accuracy, "seconds": run.seconds,
+                  "test_accuracy_by_epoch": run.history["val_accuracy"],
+                  "epoch_seconds": run.epoch_seconds}), file=sys.stderr)
