@@ -2,8 +2,8 @@
 
 Plain-20, plain-56, ResNet-20 and ResNet-56 (rb.models.cifar_network, option A shortcuts as in
 the paper), trained through the book's training path with the paper's optimizer (SGD, momentum
-0.9, weight decay 1e-4, learning rate 0.1 divided by 10 at half and three quarters of the run),
-batch 128, on the full profile's data (set RESNET_BOOK_DATASET=fashion_mnist where CIFAR-10
+0.9, L2 weight decay 1e-4 inside the momentum, learning rate 0.1 divided by 10 at half and three
+quarters of the run), batch 128, on the full profile's data (set RESNET_BOOK_DATASET=fashion_mnist where CIFAR-10
 cannot be downloaded), no augmentation unless --augment. Also trains the two ResNets with the
 last BN scale of each block started at zero (--zero-init variants), the lead in issue 6.
 

@@ -8,7 +8,7 @@ the first steps. Variants:
 
 - ``decoupled``: Keras' ``SGD(weight_decay=1e-4)`` (w -= lr * 1e-4 * w, outside the momentum);
 - ``l2``: the paper's weight decay, 1e-4 * w added to the gradient before the momentum;
-- ``zero-init``: decoupled, with each block's last BN scale started at zero;
+- ``zero-init``: with each block's last BN scale started at zero (decoupled or ``l2`` decay);
 - ``warm-up``: decoupled, learning rate 0.01 for the first tenth of the steps (the paper's
   ResNet-110 recipe);
 - ``no-decay``: no weight decay at all.
@@ -72,6 +72,7 @@ VARIANTS = {  # label: (depth, zero_init, optimizer factory taking steps)
     "resnet-20 l2": (20, False, lambda steps: rb.paper_sgd(steps, decay="l2")),
     "resnet-56 l2": (56, False, lambda steps: rb.paper_sgd(steps, decay="l2")),
     "resnet-56 zero-init": (56, True, lambda steps: rb.paper_sgd(steps, decay="decoupled")),
+    "resnet-56 l2 zero-init": (56, True, lambda steps: rb.paper_sgd(steps, decay="l2")),
     "resnet-56 warm-up": (56, False, warm_up_sgd),
     "resnet-56 no-decay": (56, False,
                            lambda steps: rb.paper_sgd(steps, weight_decay=0.0, decay="decoupled")),

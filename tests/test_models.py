@@ -48,3 +48,41 @@ def test_cifar_network_is_chapter_2s(residual):
 def test_bad_depth_says_which_depths_work():
     with pytest.raises(ValueError, match="6n \\+ 2"):
         models.cifar_network(21, (16, 16, 1))
+
+
+def chapter_5_cells(*starts: str) -> dict:
+    """Run chapter 5's code cells that start with ``starts`` (its own counting code)."""
+    namespace = {"keras": keras, "np": np, "rb": __import__("resnet_book")}
+    found = []
+    for cell in read(ROOT / "chapters" / "05_resnet_family.ipynb").cells:
+        if cell.cell_type == "code" and cell.source.startswith(starts):
+            exec(compile(cell.source, "05_resnet_family.ipynb", "exec"), namespace)
+            found.append(cell.source.split("\n", 1)[0])
+    assert len(found) == len(starts), f"chapter 5 no longer has cells starting {starts}: {found}"
+    return namespace
+
+
+def test_chapter_5_imagenet_table_matches_keras_applications_and_the_paper():
+    """The chapter's layer-by-layer counts: Keras' ResNet-50/101/152 parameter counts
+    exactly, the paper's multiply-adds (Table 1, 18 to 152 layers) within 2 %."""
+    chapter = chapter_5_cells("IMAGENET_NETWORKS = {", "def convolution(", "def imagenet_cost(")
+    keras_builders = {50: keras.applications.ResNet50, 101: keras.applications.ResNet101,
+                      152: keras.applications.ResNet152}
+    for depth, build in keras_builders.items():
+        parameters, _, shapes = chapter["imagenet_cost"](depth)
+        keras_model = build(weights=None)
+        assert parameters == keras_model.count_params(), depth
+        assert shapes[-1] == (7, 7, 2048)
+        keras.backend.clear_session()
+    paper_macs = {18: 1.8e9, 34: 3.6e9, 50: 3.8e9, 101: 7.6e9, 152: 11.3e9}
+    for depth, paper in paper_macs.items():
+        macs = chapter["imagenet_cost"](depth)[1]
+        assert abs(macs - paper) / paper < 0.02, (depth, macs)
+
+
+def test_chapter_5_cifar_table_matches_the_paper():
+    chapter = chapter_5_cells("PAPER_CIFAR_PARAMETERS = {")
+    for depth, ours in chapter["cifar_parameters"].items():
+        paper = chapter["PAPER_CIFAR_PARAMETERS"][depth]
+        assert abs(ours - paper) / paper < 0.025, (depth, ours, paper)
+    assert chapter["cifar_parameters"][56] == 853_018   # 6n + 2 = 56, option A, 10 classes
