@@ -65,6 +65,15 @@ def test_no_absolute_paths(path):
     assert match is None, f"absolute path {text[match.start():match.start() + 60]!r}"
 
 
+@pytest.mark.parametrize("path", ALL_NOTEBOOKS, ids=ids)
+def test_no_markdown_line_starts_with_a_percent_sign(path):
+    """MyST reads a line that starts with % as a comment and drops it from the page, which
+    silently cuts a sentence wrapped before "% ..." (it happened in chapter 5)."""
+    comments = [line for cell in read(path).cells if cell.cell_type == "markdown"
+                for line in cell.source.splitlines() if line.lstrip().startswith("%")]
+    assert not comments, f"{path.name}: rewrap these lines so they do not start with %: {comments}"
+
+
 @pytest.mark.parametrize("path", SOLUTIONS, ids=lambda p: str(p.relative_to(ROOT)))
 def test_graded_cells_are_marked_and_paired(path):
     graded = [c for c in read(path).cells
