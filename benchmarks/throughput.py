@@ -40,6 +40,11 @@ from machine import describe  # noqa: E402  (benchmarks/machine.py)
 ASSIGNMENT = ROOT / "solutions" / "resnet50_assignment.ipynb"
 RATIO_TARGET = 1.05
 PIPELINE_TARGET = 0.9
+# Both sides of the pipeline comparison take their best timing (the fastest epoch after the
+# first; the fastest of BLOCKS blocks of steps): on a shared 2-core VM the same epoch of the same
+# model took anywhere from 1.4 to 2.7 s, whichever code path ran, and the fastest run is the
+# one least disturbed by the neighbours.
+BLOCKS = 3
 # Dense bf16/fp16 tensor-core peaks (FLOP/s) by a part of the device's name.
 PEAK_FLOPS = {"H200": 989e12, "H100": 989e12, "A100": 312e12, "L4": 121e12, "A10": 125e12,
               "T4": 65e12, "V100": 125e12}
@@ -97,11 +102,14 @@ def resident_throughput(model, batch: int, steps: int, settings, classes: int) -
     y = keras.ops.convert_to_tensor(rng.integers(0, classes, batch).astype("int32"))
     for _ in range(2):                     # compile and settle
         trained.train_on_batch(x, y)
-    start = time.perf_counter()
-    for _ in range(steps):
-        figures = trained.train_on_batch(x, y)   # loss and accuracy
-    float(np.ravel(np.asarray(figures))[0])     # wait for the device
-    return steps * batch / (time.perf_counter() - start)
+    best = 0.0
+    for _ in range(BLOCKS):                # the best of a few blocks: see BLOCKS
+        start = time.perf_counter()
+        for _ in range(steps):
+            figures = trained.train_on_batch(x, y)   # loss and accuracy
+        float(np.ravel(np.asarray(figures))[0])     # wait for the device
+        best = max(best, steps * batch / (time.perf_counter() - start))
+    return best
 
 
 def compare_resnet50(args, settings, device) -> dict:
@@ -136,7 +144,7 @@ def pipeline_against_resident(args, settings, device) -> dict:
         run = rb.train(model, data, profile, epochs=args.epochs, batch_size=args.batch,
                        settings=settings, verbose=False)
         later = run.epoch_seconds[1:] or run.epoch_seconds
-        path = len(x_train) / float(np.median(later))
+        path = len(x_train) / min(later)   # the best epoch after the first: see BLOCKS
         fresh_start(settings)
         model = rb.models.cifar_network(depth, x_train.shape[1:], classes=10)
         resident = resident_throughput(model, args.batch, args.steps, settings, 10)
@@ -157,7 +165,7 @@ def main(argv=None) -> int:
     settings = rb.acceleration()
     device = rb.device_name()
     gpu = device.startswith("GPU")
-    # the path's figure is the median of its epochs after the first (which compiles)
+    # the path's figure is the best of its epochs after the first (which compiles)
     if args.smoke:
         args.image, args.batch50, args.steps50 = 32, 4, 2
         args.images, args.batch, args.epochs, args.steps, args.depths = 256, 64, 2, 4, (8,)
@@ -166,7 +174,7 @@ def main(argv=None) -> int:
         args.images, args.batch, args.epochs, args.steps, args.depths = 50_000, 128, 4, 200, (20, 56)
     else:
         args.image, args.batch50, args.steps50 = 64, 32, 6
-        args.images, args.batch, args.epochs, args.steps, args.depths = 2_000, 64, 5, 31, (20, 56)
+        args.images, args.batch, args.epochs, args.steps, args.depths = 2_000, 64, 8, 31, (20, 56)
     print(f"device {device} · backend {keras.config.backend()} · {settings.precision}, "
           f"XLA {settings.jit_compile} · {describe()}", flush=True)
     resnet50 = compare_resnet50(args, settings, device)
