@@ -119,6 +119,7 @@ class Acceleration:
 
 
 CPU_SETTINGS = Acceleration()
+TEST_BATCH = 256   # batch size for testing: no gradients, so larger than training's
 
 
 def acceleration(kind: str | None = None) -> Acceleration:
@@ -250,10 +251,12 @@ def train(models, data, profile: Profile | None = None, *, epochs: int | None = 
     Epochs, batch size and augmentation come from the profile unless given. Each model gets a
     fresh Adam optimizer (or what the ``optimizer`` factory returns, called once per model,
     with ``steps=`` the number of training steps when it has that parameter, as
-    :func:`paper_sgd`) and sparse categorical cross-entropy on integer labels. ``settings`` are the GPU switches (default: those of the
-    device in use; see :func:`acceleration`). With ``test_each_epoch`` the test set is also
-    evaluated after every epoch (``run.history["val_accuracy"]``, for test-error curves). Prints one line naming profile, backend, device
-    and data, then one line per model. Returns a :class:`TrainingRun`, or a dict of them.
+    :func:`paper_sgd`) and sparse categorical cross-entropy on integer labels. ``settings``
+    are the GPU switches (default: those of the device in use; see :func:`acceleration`).
+    With ``test_each_epoch`` the test set is also evaluated after every epoch
+    (``run.history["val_accuracy"]``, for test-error curves). Prints one line naming profile,
+    backend, device and data, then one line per model. Returns a :class:`TrainingRun`, or a
+    dict of them.
     """
     profile = profile or get_profile()
     settings = settings or acceleration()
@@ -282,9 +285,10 @@ def train(models, data, profile: Profile | None = None, *, epochs: int | None = 
         history = trained.fit(x_train, y_train, epochs=epochs, batch_size=batch_size, verbose=0,
                               callbacks=[timer],
                               validation_data=(x_test, y_test) if test_each_epoch else None,
-                              validation_batch_size=256)
+                              validation_batch_size=TEST_BATCH)
         seconds = time.perf_counter() - start
-        test_loss, test_accuracy = trained.evaluate(x_test, y_test, batch_size=256, verbose=0)
+        test_loss, test_accuracy = trained.evaluate(x_test, y_test, batch_size=TEST_BATCH,
+                                                    verbose=0)
         run = TrainingRun(label, {k: [float(v) for v in vs] for k, vs in history.history.items()},
                           seconds, float(test_loss), float(test_accuracy),
                           jit_compiled=trained.jit_compile is True,

@@ -9,13 +9,22 @@ from resnet_book import models
 from .nbtools import ROOT, read
 
 
+def chapter_cells(chapter: str, starts: tuple[str, ...]) -> tuple[dict, list[str]]:
+    """Run the chapter's code cells that start with one of ``starts`` (and nothing else);
+    return the namespace they filled and the first line of each cell run."""
+    namespace = {"keras": keras, "layers": layers, "np": np, "rb": __import__("resnet_book")}
+    ran = []
+    for cell in read(ROOT / "chapters" / chapter).cells:
+        if cell.cell_type == "code" and cell.source.startswith(starts):
+            exec(compile(cell.source, chapter, "exec"), namespace)
+            ran.append(cell.source.split("\n", 1)[0])
+    return namespace, ran
+
+
 def chapter_definitions(chapter: str, names: list[str]) -> dict:
     """Run the chapter's cells that define ``names`` (and nothing else) and return them."""
-    namespace = {"keras": keras, "layers": layers, "np": np}
-    for cell in read(ROOT / "chapters" / chapter).cells:
-        if cell.cell_type == "code" and any(
-                cell.source.startswith((f"def {n}(", f"class {n}(")) for n in names):
-            exec(compile(cell.source, chapter, "exec"), namespace)
+    starts = tuple(f"{kind} {n}(" for n in names for kind in ("def", "class"))
+    namespace, _ = chapter_cells(chapter, starts)
     missing = [n for n in names if n not in namespace]
     assert not missing, f"{chapter} no longer defines {missing}"
     return namespace
@@ -52,13 +61,8 @@ def test_bad_depth_says_which_depths_work():
 
 def chapter_5_cells(*starts: str) -> dict:
     """Run chapter 5's code cells that start with ``starts`` (its own counting code)."""
-    namespace = {"keras": keras, "np": np, "rb": __import__("resnet_book")}
-    found = []
-    for cell in read(ROOT / "chapters" / "05_resnet_family.ipynb").cells:
-        if cell.cell_type == "code" and cell.source.startswith(starts):
-            exec(compile(cell.source, "05_resnet_family.ipynb", "exec"), namespace)
-            found.append(cell.source.split("\n", 1)[0])
-    assert len(found) == len(starts), f"chapter 5 no longer has cells starting {starts}: {found}"
+    namespace, ran = chapter_cells("05_resnet_family.ipynb", starts)
+    assert len(ran) == len(starts), f"chapter 5 no longer has cells starting {starts}: {ran}"
     return namespace
 
 
