@@ -19,7 +19,7 @@ install: debian-packages
 	$(PYTHON) -m pip install --quiet -r requirements.txt
 
 book: install  ## the HTML book in _build/html (quick profile unless RESNET_BOOK_PROFILE says)
-	$(JUPYTER_BOOK) build . -W -n --keep-going
+	RESNET_BOOK_STRICT_CLAIMS=1 $(JUPYTER_BOOK) build . -W -n --keep-going
 
 test: install  ## the whole test suite
 	$(PYTHON) -m pytest

@@ -38,8 +38,9 @@ _import_keras_quietly()
 from .profiles import Profile, get_profile, PROFILES, DATASETS  # noqa: E402
 from .data import load_data  # noqa: E402
 from .training import (train, describe_run, device_name, TrainingRun, Acceleration,  # noqa: E402
-                       acceleration, use_precision, paper_sgd)
+                       acceleration, use_precision, training_precision, paper_sgd)
 from .notebook import seed, glue  # noqa: E402
+from .claims import claim  # noqa: E402
 from . import models  # noqa: E402
 
 # The drawing modules load Matplotlib, which a training-only machine (the GPU check) may lack:
@@ -60,5 +61,5 @@ __version__ = "0.1.0"
 __all__ = [
     "Profile", "get_profile", "PROFILES", "DATASETS", "load_data", "train",
     "describe_run", "device_name", "TrainingRun", "seed", "glue", "Acceleration",
-    "acceleration", "use_precision", "paper_sgd",
+    "acceleration", "use_precision", "training_precision", "paper_sgd", "claim",
 ]

@@ -64,3 +64,34 @@ def error_curves(runs, ax=None, key="accuracy", title="Training error per epoch"
     ax.xaxis.get_major_locator().set_params(integer=True)
     ax.legend()
     return ax
+
+
+def error_by_depth(runs, ax=None, title=None, measure="error"):
+    """Training error (%) or loss after the last epoch against depth, one line per kind.
+
+    ``runs`` maps labels such as "plain-20" or "resnet-56" to runs; the part before the dash
+    names the kind (one line each: plain dashed, residual solid) and the digits after it the
+    depth. ``measure`` is "error" or "loss". This is the figure of the degradation problem:
+    for plain networks the error rises past some depth, for residual networks it keeps falling.
+    """
+    if measure not in ("error", "loss"):
+        raise ValueError(f"measure must be 'error' or 'loss', not {measure!r}")
+    ax = ax or plt.gca()
+    kinds: dict[str, list[tuple[int, float]]] = {}
+    for label, run in runs.items():
+        kind, depth = label.rsplit("-", 1)
+        value = (100 * (1 - run.final_train_accuracy) if measure == "error"
+                 else run.final_train_loss)
+        kinds.setdefault(kind, []).append((int(depth), value))
+    for kind, points in kinds.items():
+        depths, values = zip(*sorted(points))
+        plain = kind.startswith("plain")
+        ax.plot(depths, values, marker="o", linestyle="--" if plain else "-",
+                color="#C44E52" if plain else "#2E7D32", label=kind)
+        ax.set_xticks(depths)
+    ylabel = "training error (%)" if measure == "error" else "training loss (cross-entropy)"
+    ax.set(xlabel="depth (weight layers)", ylabel=ylabel,
+           title=title or f"Training {measure} after the last epoch")
+    ax.set_ylim(bottom=0)
+    ax.legend()
+    return ax

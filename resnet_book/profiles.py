@@ -1,8 +1,14 @@
 """Run profiles: the one switch that decides how big every run in the book is.
 
-``RESNET_BOOK_PROFILE`` picks the profile (``quick`` or ``full``); without it the book runs
-``full`` when a GPU is visible and ``quick`` otherwise. ``RESNET_BOOK_DATASET`` overrides the
-profile's dataset explicitly. Notebooks ask for their sizes here and never hard-code them.
+``RESNET_BOOK_PROFILE`` picks the profile (``quick``, ``full`` or ``paper``); without it the
+book runs ``full`` when a GPU is visible and ``quick`` otherwise. ``RESNET_BOOK_DATASET``
+overrides the profile's dataset explicitly. Notebooks ask for their sizes here and never
+hard-code them.
+
+``RESNET_BOOK_REHEARSAL=1`` rehearses a GPU profile on a CPU: the profile's own code path and
+text (its name, schedule, augmentation, and the GPU switches of :func:`resnet_book.acceleration`)
+on a few hundred images for one or two epochs, so that code only a GPU would run is run by the
+tests. Its numbers mean nothing; its purpose is that nothing breaks.
 """
 from __future__ import annotations
 
@@ -11,6 +17,7 @@ import os
 
 PROFILE_VARIABLE = "RESNET_BOOK_PROFILE"
 DATASET_VARIABLE = "RESNET_BOOK_DATASET"
+REHEARSAL_VARIABLE = "RESNET_BOOK_REHEARSAL"
 
 DATASETS = {
     "fashion_mnist": "Fashion-MNIST",
@@ -29,7 +36,14 @@ class Profile:
     image_size: int | None  # None: the dataset's own size
     epochs: int
     batch_size: int
-    augment: bool = False   # the paper's shifts and flips while training (full profile)
+    augment: bool = False   # the paper's shifts and flips while training (GPU profiles)
+    # Chapter 5's run of the paper's recipe: its length in training steps (None: ``epochs``
+    # epochs, as every other run). The paper trained for 64,000 steps of 128 images.
+    paper_steps: int | None = None
+    # Chapter 2's depth sweep (eight networks, 8 to 56 layers): its image size (None: the
+    # profile's). The quick profile halves it again so that the sweep fits a CPU build.
+    sweep_image_size: int | None = None
+    rehearsal: bool = False  # a GPU profile shrunk to run on a CPU (see the module's notes)
 
     @property
     def dataset_title(self) -> str:
@@ -38,15 +52,40 @@ class Profile:
     def with_dataset(self, dataset: str) -> "Profile":
         return dataclasses.replace(self, dataset=_check_dataset(dataset))
 
+    def steps_per_epoch(self, train_size: int, batch_size: int | None = None) -> int:
+        """Training steps in one epoch over ``train_size`` images."""
+        return -(-train_size // (batch_size or self.batch_size))
+
+    def paper_epochs(self, train_size: int, batch_size: int) -> int:
+        """Epochs of chapter 5's paper-recipe run: ``epochs``, or as many as ``paper_steps``
+        take, rounded up to whole epochs."""
+        if self.paper_steps is None:
+            return self.epochs
+        return -(-self.paper_steps // self.steps_per_epoch(train_size, batch_size))
+
+    def rehearsed(self) -> "Profile":
+        """This profile as the CPU rehearsal runs it: the same name, code path and text, on a
+        few hundred images for two epochs (one for the paper's schedule)."""
+        return dataclasses.replace(
+            self, train_size=256, test_size=128, epochs=2,
+            paper_steps=None if self.paper_steps is None else 8, rehearsal=True)
+
 
 PROFILES = {
     # CPU-sized: the profile of CI, the tests and the built book.
     "quick": Profile("quick", "fashion_mnist", train_size=2000, test_size=1000,
-                     image_size=16, epochs=5, batch_size=64),
-    # GPU-sized: the whole of CIFAR-10 at its own 32x32.
+                     image_size=16, epochs=5, batch_size=64, sweep_image_size=8),
+    # GPU-sized: the whole of CIFAR-10 at its own 32x32, sized so that each chapter's
+    # training takes about ten minutes on Colab's free T4 (benchmarks/t4_estimate.py).
     "full": Profile("full", "cifar10", train_size=None, test_size=None,
-                    image_size=None, epochs=30, batch_size=128, augment=True),
+                    image_size=None, epochs=8, batch_size=128, augment=True),
+    # The full profile with the paper's own schedule for chapter 5's experiment (64,000 steps
+    # of 128 images, about 164 epochs); every other run is the full profile's.
+    "paper": Profile("paper", "cifar10", train_size=None, test_size=None,
+                     image_size=None, epochs=8, batch_size=128, augment=True,
+                     paper_steps=64_000),
 }
+GPU_PROFILES = ("full", "paper")
 
 
 def _check_dataset(dataset: str) -> str:
@@ -77,11 +116,24 @@ def get_profile(name: str | None = None) -> Profile:
     if name not in PROFILES:
         raise ValueError(
             f"Unknown run profile {name!r} (from {PROFILE_VARIABLE} or the caller). "
-            f"Choose one of: {', '.join(PROFILES)} — `quick` is CPU-sized, `full` GPU-sized; "
-            f"for example `export {PROFILE_VARIABLE}=quick`, or unset it to choose by hardware."
+            f"Choose one of: {', '.join(PROFILES)} — `quick` is CPU-sized, `full` GPU-sized, "
+            f"`paper` is `full` with the paper's schedule in chapter 5; for example "
+            f"`export {PROFILE_VARIABLE}=quick`, or unset it to choose by hardware."
         )
     profile = PROFILES[name]
     dataset = os.environ.get(DATASET_VARIABLE, "").strip()
     if dataset:
         profile = profile.with_dataset(dataset)
+    if rehearsal_requested():
+        if profile.name not in GPU_PROFILES:
+            raise ValueError(
+                f"{REHEARSAL_VARIABLE} rehearses a GPU profile ({', '.join(GPU_PROFILES)}) on "
+                f"a CPU, but the profile is {profile.name!r}: set {PROFILE_VARIABLE}=full as "
+                f"well, or unset {REHEARSAL_VARIABLE}.")
+        profile = profile.rehearsed()
     return profile
+
+
+def rehearsal_requested() -> bool:
+    """True when ``$RESNET_BOOK_REHEARSAL`` asks to rehearse a GPU profile on a CPU."""
+    return os.environ.get(REHEARSAL_VARIABLE, "").strip().lower() in ("1", "true", "yes")

@@ -88,7 +88,9 @@ def _jupyter_book() -> str:
 @pytest.fixture(scope="session")
 def book_build():
     """Build the book once per session; returns (exit code, output without colours, seconds)."""
-    env = dict(os.environ, RESNET_BOOK_PROFILE="quick", PYTHONUNBUFFERED="1")
+    # Strict claims: a conclusion the text draws that this run does not show fails the build.
+    env = dict(os.environ, RESNET_BOOK_PROFILE="quick", RESNET_BOOK_STRICT_CLAIMS="1",
+               PYTHONUNBUFFERED="1")
     t0 = time.monotonic()
     try:
         proc = subprocess.run([_jupyter_book(), *BUILD_CMD], cwd=ROOT, env=env,

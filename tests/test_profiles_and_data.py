@@ -91,3 +91,47 @@ def test_load_data_resizes_and_repeats_the_gray_channel_on_request():
     assert np.array_equal(y_train, y_gray) and x_gray.shape[1:] == (16, 16, 1)
     with pytest.raises(ValueError, match="channels must be 1 or 3"):
         rb.load_data(profile, channels=2)
+
+
+def test_gpu_profiles_share_their_sizes_and_only_paper_lengthens_chapter_5(monkeypatch):
+    monkeypatch.delenv("RESNET_BOOK_REHEARSAL", raising=False)
+    full, paper = rb.get_profile("full"), rb.get_profile("paper")
+    assert (full.dataset, full.epochs, full.batch_size, full.augment) == \
+        (paper.dataset, paper.epochs, paper.batch_size, paper.augment)
+    # The paper: 64,000 steps of 128 images; on CIFAR-10's 50,000 images, 391 steps an epoch.
+    assert paper.steps_per_epoch(50_000, 128) == 391
+    assert paper.paper_epochs(50_000, 128) == 164
+    assert full.paper_epochs(50_000, 128) == full.epochs
+    assert rb.get_profile("quick").paper_epochs(2_000, 128) == 5
+
+
+def test_rehearsal_shrinks_a_gpu_profile_and_forces_the_gpu_switches(monkeypatch):
+    monkeypatch.setenv("RESNET_BOOK_REHEARSAL", "1")
+    monkeypatch.setenv("RESNET_BOOK_PROFILE", "full")
+    profile = rb.get_profile()
+    assert profile.name == "full" and profile.rehearsal and profile.augment
+    assert (profile.train_size, profile.test_size, profile.epochs) == (256, 128, 2)
+    assert rb.get_profile("paper").paper_steps == 8
+    settings = rb.acceleration()
+    assert settings.mixed and settings.jit_compile is True and settings.steps_per_execution == 16
+    assert "rehearsing the GPU path" in rb.describe_run(profile)
+    monkeypatch.delenv("RESNET_BOOK_REHEARSAL")
+    assert rb.acceleration() == rb.Acceleration()  # this machine has no GPU
+
+
+def test_training_precision_builds_in_the_device_precision_and_restores_the_policy(monkeypatch):
+    import keras
+
+    monkeypatch.setenv("RESNET_BOOK_REHEARSAL", "1")
+    with rb.training_precision() as policy:
+        layer = keras.layers.Dense(2)
+    assert policy == "mixed_bfloat16" and layer.compute_dtype == "bfloat16"
+    assert keras.config.dtype_policy().name == "float32"
+
+
+def test_the_quick_profile_sweeps_depth_on_smaller_images():
+    profile = rb.get_profile("quick")
+    (x_train, _), (x_test, _) = rb.load_data(profile, image_size=profile.sweep_image_size)
+    assert x_train.shape == (profile.train_size, 8, 8, 1)
+    assert x_test.shape == (profile.test_size, 8, 8, 1)
+    assert rb.get_profile("full").sweep_image_size is None  # the dataset's own size

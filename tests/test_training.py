@@ -136,3 +136,17 @@ def test_cpu_settings_are_all_off_and_gpu_settings_pick_a_precision():
     assert rb.acceleration("CPU") == rb.Acceleration("float32", "auto", 1)
     gpu = rb.acceleration("GPU")
     assert gpu.mixed and gpu.jit_compile is True and gpu.steps_per_execution > 1
+
+
+def test_eager_evaluation_gives_what_keras_evaluate_gives():
+    from resnet_book.training import evaluate_eagerly
+
+    rb.seed(0)
+    model = rb.models.cifar_network(8, (8, 8, 1), classes=10)
+    model.compile(loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    rng = np.random.default_rng(0)
+    x = rng.random((300, 8, 8, 1)).astype("float32")
+    y = rng.integers(0, 10, 300).astype("int32")
+    loss, accuracy = model.evaluate(x, y, batch_size=128, verbose=0)
+    eager_loss, eager_accuracy = evaluate_eagerly(model, x, y, batch_size=128)
+    assert np.isclose(eager_loss, loss, rtol=1e-5) and eager_accuracy == pytest.approx(accuracy)
