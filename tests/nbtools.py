@@ -26,6 +26,25 @@ def read(path: Path) -> nbformat.NotebookNode:
     return nbformat.read(path, as_version=4)
 
 
+def chapter_cells(chapter: str, starts: tuple[str, ...], **names) -> tuple[dict, list[str]]:
+    """Run the chapter's code cells that start with one of ``starts`` (and nothing else), in
+    a namespace holding keras, layers, np, rb and ``names``; return the namespace they filled
+    and the first line of each cell run."""
+    import keras
+    import numpy as np
+    from keras import layers
+
+    import resnet_book
+
+    namespace = {"keras": keras, "layers": layers, "np": np, "rb": resnet_book, **names}
+    ran = []
+    for cell in read(ROOT / "chapters" / chapter).cells:
+        if cell.cell_type == "code" and cell.source.startswith(starts):
+            exec(compile(cell.source, chapter, "exec"), namespace)
+            ran.append(cell.source.split("\n", 1)[0])
+    return namespace, ran
+
+
 def is_training_cell(cell) -> bool:
     return cell.cell_type == "code" and bool(TRAINING_CALL.search(cell.source))
 

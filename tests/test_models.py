@@ -6,19 +6,7 @@ from keras import layers
 
 from resnet_book import models
 
-from .nbtools import ROOT, read
-
-
-def chapter_cells(chapter: str, starts: tuple[str, ...]) -> tuple[dict, list[str]]:
-    """Run the chapter's code cells that start with one of ``starts`` (and nothing else);
-    return the namespace they filled and the first line of each cell run."""
-    namespace = {"keras": keras, "layers": layers, "np": np, "rb": __import__("resnet_book")}
-    ran = []
-    for cell in read(ROOT / "chapters" / chapter).cells:
-        if cell.cell_type == "code" and cell.source.startswith(starts):
-            exec(compile(cell.source, chapter, "exec"), namespace)
-            ran.append(cell.source.split("\n", 1)[0])
-    return namespace, ran
+from .nbtools import chapter_cells
 
 
 def chapter_definitions(chapter: str, names: list[str]) -> dict:
@@ -43,15 +31,20 @@ def test_plain_network_is_chapter_1s(depth):
     assert ours.count_params() == helpers.count_params()
 
 
-@pytest.mark.parametrize("residual", [False, True])
-def test_cifar_network_is_chapter_2s(residual):
+@pytest.mark.parametrize("residual, zero_init", [(False, False), (True, False), (True, True)])
+def test_cifar_network_is_chapter_2s(residual, zero_init):
     names = ["conv_bn", "residual_block", "plain_bn_block", "cifar_network"]
     chapter = chapter_definitions("02_residual_block.ipynb", names)
-    ours = chapter["cifar_network"](20, (16, 16, 1), residual)
-    helpers = models.cifar_network(20, (16, 16, 1), residual=residual)
+    ours = chapter["cifar_network"](20, (16, 16, 1), residual, zero_init=zero_init)
+    helpers = models.cifar_network(20, (16, 16, 1), residual=residual, zero_init=zero_init)
     assert architecture(ours) == architecture(helpers)
     assert ours.count_params() == helpers.count_params()
     assert ours.name == helpers.name
+    # zero_init starts the same BN scales at zero (each block's last one) in both.
+    gammas = [[float(np.abs(layer.gamma.numpy()).sum()) for layer in model.layers
+               if isinstance(layer, layers.BatchNormalization)] for model in (ours, helpers)]
+    assert gammas[0] == gammas[1]
+    assert gammas[0].count(0.0) == (9 if zero_init else 0)
 
 
 def test_bad_depth_says_which_depths_work():
