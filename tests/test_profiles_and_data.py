@@ -51,7 +51,7 @@ def test_fashion_mnist_comes_offline_from_debian_through_keras(tmp_path, monkeyp
     (x_train, y_train), (x_test, y_test) = rb.load_data(rb.get_profile("quick"))
     cached = sorted(p.name for p in (tmp_path / "keras-home/datasets/fashion-mnist").iterdir())
     assert cached == sorted(book_data.FASHION_MNIST_FILES)
-    assert x_train.shape == (2000, 16, 16, 1) and x_test.shape == (1000, 16, 16, 1)
+    assert x_train.shape == (2000, 8, 8, 1) and x_test.shape == (1000, 8, 8, 1)
     assert x_train.dtype == np.float32 and 0.0 <= x_train.min() and x_train.max() <= 1.0
     assert np.bincount(y_train).tolist() == [200] * 10  # class-balanced subset
     again = rb.load_data(rb.get_profile("quick"))
@@ -88,7 +88,7 @@ def test_load_data_resizes_and_repeats_the_gray_channel_on_request():
     assert x_train.shape == (profile.train_size, 32, 32, 3)
     assert x_test.shape == (profile.test_size, 32, 32, 3)
     assert np.array_equal(x_train[..., 0], x_train[..., 2])
-    assert np.array_equal(y_train, y_gray) and x_gray.shape[1:] == (16, 16, 1)
+    assert np.array_equal(y_train, y_gray) and x_gray.shape[1:] == (8, 8, 1)
     with pytest.raises(ValueError, match="channels must be 1 or 3"):
         rb.load_data(profile, channels=2)
 
@@ -129,9 +129,7 @@ def test_training_precision_builds_in_the_device_precision_and_restores_the_poli
     assert keras.config.dtype_policy().name == "float32"
 
 
-def test_the_quick_profile_sweeps_depth_on_smaller_images():
-    profile = rb.get_profile("quick")
-    (x_train, _), (x_test, _) = rb.load_data(profile, image_size=profile.sweep_image_size)
-    assert x_train.shape == (profile.train_size, 8, 8, 1)
-    assert x_test.shape == (profile.test_size, 8, 8, 1)
-    assert rb.get_profile("full").sweep_image_size is None  # the dataset's own size
+def test_the_quick_profile_trains_on_small_images_and_the_gpu_profiles_on_full_size():
+    assert rb.get_profile("quick").image_size == 8
+    assert rb.get_profile("full").image_size is None  # the dataset's own size
+    assert rb.get_profile("paper").image_size is None

@@ -22,7 +22,7 @@ def test_short_training_under_each_backend(backend):
     lines = result.stdout.strip().splitlines()
     # One line naming profile, backend, device and dataset, then one line for the model.
     assert lines[0].startswith(f"profile quick · backend {backend} · device CPU · "
-                               "data Fashion-MNIST (512 training / 256 test images at 16x16)")
+                               "data Fashion-MNIST (512 training / 256 test images at 8x8)")
     assert lines[1].startswith("tiny: 3 epochs in ")
     report = json.loads(result.stderr.strip().splitlines()[-1])
     assert report["backend"] == backend

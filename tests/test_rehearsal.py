@@ -1,0 +1,82 @@
+"""Every chapter runs top to bottom on the GPU profile's code path, rehearsed on the CPU.
+
+A reader with a GPU runs the ``full`` profile, which no machine that builds this book has.
+``RESNET_BOOK_REHEARSAL=1`` runs it here: the profile's own name, text, schedule and
+augmentation, and the GPU switches (mixed bfloat16 precision, XLA, several steps per call),
+shrunk only in data (256 training images) and epochs. Its numbers mean nothing, so its
+conclusion checks report instead of failing, as in a student's notebook; any other error
+fails the test. Fashion-MNIST stands in for CIFAR-10, which cannot be downloaded here.
+"""
+from __future__ import annotations
+
+import os
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError
+
+from .nbtools import CHAPTERS, ROOT, is_training_cell, read
+
+REHEARSAL_ENV = {
+    "RESNET_BOOK_PROFILE": "full",
+    "RESNET_BOOK_DATASET": "fashion_mnist",
+    "RESNET_BOOK_REHEARSAL": "1",
+    "TF_CPP_MIN_LOG_LEVEL": "3",
+}
+CELL_TIMEOUT_S = 900
+
+
+def _outputs_text(cell) -> str:
+    parts = []
+    for output in cell.get("outputs", []):
+        if output.get("output_type") == "stream":
+            parts.append(output.get("text", ""))
+        elif "data" in output:
+            parts.append(output["data"].get("text/plain", ""))
+    return "".join(parts)
+
+
+@pytest.fixture
+def rehearsal_environment(monkeypatch):
+    for name, value in REHEARSAL_ENV.items():
+        monkeypatch.setenv(name, value)
+    # As in a student's run: a conclusion this tiny run does not show is reported, not raised.
+    monkeypatch.delenv("RESNET_BOOK_STRICT_CLAIMS", raising=False)
+    monkeypatch.delenv("KERAS_BACKEND", raising=False)
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
+def test_chapter_runs_on_the_rehearsed_gpu_path(path, rehearsal_environment):
+    nb = read(path)
+    client = NotebookClient(nb, timeout=CELL_TIMEOUT_S, kernel_name="python3",
+                            resources={"metadata": {"path": str(path.parent)}})
+    try:
+        client.execute()
+    except CellExecutionError as error:
+        pytest.fail(f"{path.name} failed on the rehearsed GPU path:\n{str(error)[-4000:]}",
+                    pytrace=False)
+    training = [cell for cell in nb.cells if is_training_cell(cell)]
+    assert training, f"{path.name} has no training cell to rehearse"
+    for cell in training:
+        first_line = _outputs_text(cell).splitlines()[0]
+        # The line every training cell prints names the profile and the GPU switches in use.
+        assert "profile full" in first_line, first_line
+        assert "rehearsing the GPU path" in first_line, first_line
+        assert "mixed_bfloat16, XLA True, 16 steps per call" in first_line, first_line
+        assert "augmented" in first_line, first_line
+        assert "Fashion-MNIST" in first_line, first_line
+    printed = "".join(_outputs_text(cell) for cell in nb.cells if cell.cell_type == "code")
+    reported = [line for line in printed.splitlines() if line.startswith("✗ The text says")]
+    print(f"{path.name}: {len(reported)} conclusion(s) this tiny run did not show (reported)")
+
+
+def test_rehearsal_env_is_refused_for_the_quick_profile(monkeypatch):
+    """Rehearsing means rehearsing a GPU profile: asking for it with `quick` is a mistake."""
+    from resnet_book.profiles import get_profile
+
+    monkeypatch.setenv("RESNET_BOOK_REHEARSAL", "1")
+    with pytest.raises(ValueError, match="RESNET_BOOK_PROFILE=full"):
+        get_profile("quick")
+    rehearsed = get_profile("full")
+    assert rehearsed.name == "full" and rehearsed.rehearsal and rehearsed.train_size == 256
