@@ -7,7 +7,7 @@ hard-code them.
 
 ``RESNET_BOOK_REHEARSAL=1`` rehearses a GPU profile on a CPU: the profile's own code path and
 text (its name, schedule, augmentation, and the GPU switches of :func:`resnet_book.acceleration`)
-on a few hundred images for one or two epochs, so that code only a GPU would run is run by the
+on a few hundred images for one epoch, so that code only a GPU would run is run by the
 tests. Its numbers mean nothing; its purpose is that nothing breaks.
 """
 from __future__ import annotations
@@ -62,9 +62,9 @@ class Profile:
 
     def rehearsed(self) -> "Profile":
         """This profile as the CPU rehearsal runs it: the same name, code path and text, on a
-        few hundred images for two epochs (one for the paper's schedule)."""
+        few hundred images for one epoch (eight steps of the paper's schedule)."""
         return dataclasses.replace(
-            self, train_size=256, test_size=128, epochs=2,
+            self, train_size=256, test_size=128, epochs=1,
             paper_steps=None if self.paper_steps is None else 8, rehearsal=True)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+import logging
 import time
 
 import keras
@@ -295,6 +296,8 @@ def train(models, data, profile: Profile | None = None, *, epochs: int | None = 
     steps = epochs * -(-len(x_train) // batch_size)
     if verbose:
         print(describe_run(profile, x_train, x_test, settings=settings, augment=augment))
+    if keras.config.backend() == "tensorflow":
+        _quiet_first_traces()
     runs = {}
     for label, model in named.items():
         trained = compiled(model, optimizer=optimizer, steps=steps,
@@ -340,6 +343,26 @@ def evaluate_eagerly(model, x, y, batch_size: int = TEST_BATCH) -> tuple[float, 
         predicted = ops.convert_to_numpy(ops.argmax(probabilities, axis=-1))
         correct += int((predicted == labels).sum())
     return total_loss / len(x), correct / len(x)
+
+
+class _NotRetracing(logging.Filter):
+    """Drops TensorFlow's "triggered tf.function retracing" warning.
+
+    With several steps per call (the GPU path), every network the book trains gets its own
+    compiled multi-step function, traced once for full calls and once for an epoch's shorter
+    last call. TensorFlow counts those first traces of new networks as retracing of one
+    function and warns on stderr from the fifth network of a notebook on; nothing is traced
+    twice. Other TensorFlow warnings pass.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "triggered tf.function retracing" not in record.getMessage()
+
+
+def _quiet_first_traces() -> None:
+    logger = logging.getLogger("tensorflow")
+    if not any(isinstance(f, _NotRetracing) for f in logger.filters):
+        logger.addFilter(_NotRetracing())
 
 
 def _build_before_fit(model, x, y):

@@ -1,0 +1,12 @@
+"""Chapters 2 and 3 run top to bottom on the rehearsed GPU path (see tests/rehearsal.py)."""
+import pytest
+
+from .rehearsal import chapters, rehearse, set_rehearsal_environment
+
+PATHS = chapters("2_3")
+
+
+@pytest.mark.parametrize("path", PATHS, ids=lambda p: p.name)
+def test_chapter_runs_on_the_rehearsed_gpu_path(path, monkeypatch):
+    set_rehearsal_environment(monkeypatch)
+    rehearse(path)
