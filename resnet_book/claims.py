@@ -15,7 +15,7 @@ other profiles it is not checked and says so.
 """
 from __future__ import annotations
 
-import os
+from .profiles import env_flag, get_profile
 
 STRICT_VARIABLE = "RESNET_BOOK_STRICT_CLAIMS"
 
@@ -26,7 +26,7 @@ class ClaimFailed(AssertionError):
 
 def strict() -> bool:
     """True where a failed claim is an error: the book build and the tests set the switch."""
-    return os.environ.get(STRICT_VARIABLE, "").strip().lower() in ("1", "true", "yes")
+    return env_flag(STRICT_VARIABLE)
 
 
 def claim(holds, text: str, got=None, *, profiles=None, profile=None) -> bool | None:
@@ -45,8 +45,6 @@ def claim(holds, text: str, got=None, *, profiles=None, profile=None) -> bool | 
         if isinstance(profiles, str):
             profiles = (profiles,)
         if profile is None:
-            from .profiles import get_profile
-
             profile = get_profile()
         if profile.name not in profiles:
             print(f"– not checked in the {profile.name} profile (the text says this of the "

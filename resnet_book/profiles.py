@@ -134,6 +134,11 @@ def get_profile(name: str | None = None) -> Profile:
     return profile
 
 
+def env_flag(name: str) -> bool:
+    """True when the environment variable ``name`` is set to 1, true or yes."""
+    return os.environ.get(name, "").strip().lower() in ("1", "true", "yes")
+
+
 def rehearsal_requested() -> bool:
     """True when ``$RESNET_BOOK_REHEARSAL`` asks to rehearse a GPU profile on a CPU."""
-    return os.environ.get(REHEARSAL_VARIABLE, "").strip().lower() in ("1", "true", "yes")
+    return env_flag(REHEARSAL_VARIABLE)

@@ -293,7 +293,7 @@ def train(models, data, profile: Profile | None = None, *, epochs: int | None = 
                             "build the network with keras.Model(inputs, outputs) first.")
     epochs = epochs or profile.epochs
     batch_size = batch_size or profile.batch_size
-    steps = epochs * -(-len(x_train) // batch_size)
+    steps = epochs * profile.steps_per_epoch(len(x_train), batch_size)
     if verbose:
         print(describe_run(profile, x_train, x_test, settings=settings, augment=augment))
     if keras.config.backend() == "tensorflow":
@@ -330,9 +330,8 @@ def evaluate_eagerly(model, x, y, batch_size: int = TEST_BATCH) -> tuple[float, 
     inference mode, computed batch by batch without compiling a test step.
 
     Gives what ``model.evaluate`` gives. Compiling Keras' test step for one evaluation of a
-    few thousand images costs several seconds per network on a CPU (tracing a 56-layer
-    network), far more than running it; across the book's networks that was about a minute
-    of the build.
+    thousand images costs seconds per network on a CPU (tracing a 56-layer network), more
+    than running it.
     """
     total_loss, correct = 0.0, 0
     for start in range(0, len(x), batch_size):
@@ -349,10 +348,10 @@ class _NotRetracing(logging.Filter):
     """Drops TensorFlow's "triggered tf.function retracing" warning.
 
     With several steps per call (the GPU path), every network the book trains gets its own
-    compiled multi-step function, traced once for full calls and once for an epoch's shorter
-    last call. TensorFlow counts those first traces of new networks as retracing of one
-    function and warns on stderr from the fifth network of a notebook on; nothing is traced
-    twice. Other TensorFlow warnings pass.
+    multi-step training function, made by the same Keras code. TensorFlow counts the first
+    traces of those new functions together, as if one function were retraced, and warns on
+    stderr once a notebook has trained a few networks (the fifth, in the rehearsal of chapter
+    2). Other TensorFlow warnings pass.
     """
 
     def filter(self, record: logging.LogRecord) -> bool:
