@@ -7,8 +7,8 @@ Both run in a fresh clone of the repository's committed HEAD, as CI does, so no 
 cache, build folder or Colab-like environment from earlier runs helps them. (The clone imports
 `resnet_book` from wherever it is installed, normally this checkout in editable mode.)
 
-    python benchmarks/budgets.py            # both
-    python benchmarks/budgets.py --only build
+    python -m benchmarks.budgets            # both
+    python -m benchmarks.budgets --only build
 """
 from __future__ import annotations
 
@@ -22,9 +22,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from machine import describe  # benchmarks/machine.py, beside this script
+from benchmarks.machine import describe
 
-ROOT = Path(__file__).resolve().parent.parent
+from book_tools.repository import ROOT
 BUDGETS_S = {"tests": 20 * 60, "build": 10 * 60}
 
 

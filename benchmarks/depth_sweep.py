@@ -4,19 +4,19 @@ Trains plain (BN) and residual networks of several depths on the quick profile's
 one setting and prints, per network, the final training error and loss and the seconds it
 took, then one JSON line with everything. Used to choose chapter 2's sweep:
 
-    python benchmarks/depth_sweep.py --depths 8 20 32 56 --epochs 5 --train-size 2000
+    python -m benchmarks.depth_sweep --depths 8 20 32 56 --epochs 5 --train-size 2000
 """
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import time
 
-os.environ.setdefault("RESNET_BOOK_PROFILE", "quick")
-import dataclasses  # noqa: E402
+import resnet_book as rb
 
-import resnet_book as rb  # noqa: E402
+os.environ.setdefault("RESNET_BOOK_PROFILE", "quick")
 
 
 def main(argv=None) -> int:

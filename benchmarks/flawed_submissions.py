@@ -6,8 +6,8 @@ DIR/out/, and prints grades.csv. The flaws are the usual ones: BatchNormalizatio
 stride, an endless loop, a notebook saved by Colab with a marker line deleted, a truncated
 file, and the untouched exercise.
 
-    python benchmarks/flawed_submissions.py /tmp/flawed            # then read /tmp/flawed/out
-    python benchmarks/flawed_submissions.py /tmp/flawed --jobs 1 --cell-timeout 60
+    python -m benchmarks.flawed_submissions /tmp/flawed            # then read /tmp/flawed/out
+    python -m benchmarks.flawed_submissions /tmp/flawed --jobs 1 --cell-timeout 60
 """
 from __future__ import annotations
 
@@ -20,11 +20,10 @@ from pathlib import Path
 
 import nbformat
 
-ROOT = Path(__file__).resolve().parent.parent
+from book_tools.repository import ROOT
 REFERENCE = ROOT / "solutions" / "resnet50_assignment.ipynb"
-sys.path.insert(0, str(ROOT))
 
-from resnet_book.exercises import make_exercise  # noqa: E402
+from book_tools.exercises import make_exercise
 
 
 def _with(name: str, old: str, new: str, count: int = 1) -> nbformat.NotebookNode:
@@ -87,7 +86,7 @@ def main(argv=None) -> int:
             path.write_text(content)
         else:
             nbformat.write(content, path)
-    command = [sys.executable, "-m", "resnet_book.grade", "--reference", str(REFERENCE),
+    command = [sys.executable, "-m", "resnet_grader", "--reference", str(REFERENCE),
                "--out", str(args.folder / "out"), "--regrade",
                "--cell-timeout", str(args.cell_timeout), str(folder)]
     if args.jobs:

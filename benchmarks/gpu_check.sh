@@ -45,8 +45,8 @@ python -c "import jax, keras; print('jax', jax.__version__, jax.devices(), 'kera
     | tee "$OUT/versions.txt"
 # EXPERIMENT_ARGS, e.g. "--only plain-20 plain-56 resnet-20 resnet-56", narrows the experiment
 # shellcheck disable=SC2086
-python benchmarks/gpu_experiment.py "${SMOKE[@]}" ${EXPERIMENT_ARGS:-} --json "$OUT/gpu_experiment.json" \
+python -m benchmarks.gpu_experiment "${SMOKE[@]}" ${EXPERIMENT_ARGS:-} --json "$OUT/gpu_experiment.json" \
     | tee "$OUT/gpu_experiment.txt"
-python benchmarks/throughput.py "${SMOKE[@]}" --json "$OUT/throughput.json" \
+python -m benchmarks.throughput "${SMOKE[@]}" --json "$OUT/throughput.json" \
     | tee "$OUT/throughput.txt"
 echo "figures in $OUT"

@@ -11,8 +11,8 @@ Prints one line per network and checks the targets of the GPU check (issue 6): t
 networks in at most 240 s in all; plain-56 above plain-20 in training error; ResNet-56 below
 ResNet-20; ResNet-20 at least 94.5 % Fashion-MNIST test accuracy within 60 s.
 
-    KERAS_BACKEND=jax RESNET_BOOK_DATASET=fashion_mnist python benchmarks/gpu_experiment.py
-    python benchmarks/gpu_experiment.py --smoke      # CPU-sized: same code, tiny data
+    KERAS_BACKEND=jax RESNET_BOOK_DATASET=fashion_mnist python -m benchmarks.gpu_experiment
+    python -m benchmarks.gpu_experiment --smoke      # CPU-sized: same code, tiny data
 """
 from __future__ import annotations
 
@@ -22,14 +22,11 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+import resnet_book as rb
+import resnet_book.models
 
-import resnet_book as rb  # noqa: E402
-import resnet_book.models  # noqa: E402,F401
-
-from machine import describe  # noqa: E402
-from throughput import fresh_start  # noqa: E402  (benchmarks/throughput.py)
+from benchmarks.machine import describe
+from benchmarks.throughput import fresh_start
 
 NETWORKS = {  # label: (depth, residual, zero_init)
     "plain-20": (20, False, False), "plain-56": (56, False, False),

@@ -4,9 +4,9 @@ The batch is made from a reference notebook: the solution itself (full marks), t
 exercise (nothing), and for each graded part a submission with only that part left as the
 exercise's stub; repeated until there are --count submissions.
 
-    python benchmarks/grading.py                                   # exercises 1, 8 submissions
-    python benchmarks/grading.py --reference tests/grading_fixtures/reference.ipynb --count 12
-    python benchmarks/grading.py --jobs 1 2 --json benchmarks/results/grading.json
+    python -m benchmarks.grading                                   # exercises 1, 8 submissions
+    python -m benchmarks.grading --reference tests/grading_fixtures/reference.ipynb --count 12
+    python -m benchmarks.grading --jobs 1 2 --json benchmarks/results/grading.json
 """
 from __future__ import annotations
 
@@ -22,13 +22,12 @@ from pathlib import Path
 
 import nbformat
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from book_tools.repository import ROOT
 
-from resnet_book.exercises import make_exercise, strip_solution  # noqa: E402
-from resnet_book.grade.notebook import marker_name  # noqa: E402
+from book_tools.exercises import make_exercise, strip_solution
+from resnet_grader.conventions import marker_name
 
-from machine import describe  # noqa: E402 (benchmarks/machine.py, beside this script)
+from benchmarks.machine import describe
 
 
 def batch(reference: Path, folder: Path, count: int) -> list[Path]:
@@ -66,7 +65,7 @@ def main(argv=None) -> int:
         for jobs in args.jobs:
             out = work / f"out-{jobs}"
             start = time.perf_counter()
-            run = subprocess.run([sys.executable, "-m", "resnet_book.grade", "--reference",
+            run = subprocess.run([sys.executable, "-m", "resnet_grader", "--reference",
                                   str(args.reference), "--out", str(out), "--jobs", str(jobs),
                                   str(work / "subs")], capture_output=True, text=True)
             seconds = time.perf_counter() - start

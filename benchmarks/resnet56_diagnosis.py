@@ -13,7 +13,7 @@ the first steps. Variants:
   ResNet-110 recipe);
 - ``no-decay``: no weight decay at all.
 
-    python benchmarks/resnet56_diagnosis.py --train 5000 --size 16 --epochs 15 --json out.json
+    python -m benchmarks.resnet56_diagnosis --train 5000 --size 16 --epochs 15 --json out.json
 """
 from __future__ import annotations
 
@@ -26,14 +26,11 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+import resnet_book as rb
+import resnet_book.models
+import keras
 
-import resnet_book as rb  # noqa: E402
-import resnet_book.models  # noqa: E402,F401
-import keras  # noqa: E402
-
-from machine import describe  # noqa: E402
+from benchmarks.machine import describe
 
 
 class Probe(keras.callbacks.Callback):

@@ -1,6 +1,6 @@
 """Full-page PNG screenshot of a built book page, taken offline in headless Debian Chromium.
 
-    python benchmarks/screenshot.py [PAGE] [OUT.png] [--width 1280]
+    python -m benchmarks.screenshot [PAGE] [OUT.png] [--width 1280]
 
 PAGE is a path under _build/html (default chapters/01_plain_block.html); OUT defaults to
 benchmarks/results/<page>.png. Build the book first (jupyter-book build .). The page is served from
@@ -15,10 +15,9 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from book_tools.repository import ROOT
 
-from tests import browser as br  # noqa: E402
+from book_tools import browser as br
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -17,18 +17,15 @@ No T4 was available to measure on, so this is an estimate, made in the open:
    the profile's epochs (chapter 5: the paper-recipe run's epochs, testing 10,000 images after
    each epoch).
 
-    python benchmarks/t4_estimate.py            # a table, minutes per chapter and profile
+    python -m benchmarks.t4_estimate            # a table, minutes per chapter and profile
 """
 from __future__ import annotations
 
 import argparse
 import json
-import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from resnet_book.profiles import PROFILES  # noqa: E402
+from resnet_book.profiles import PROFILES
 
 H100_IMAGES_PER_S = {20: {128: 37_684, 512: 131_833}, 56: {128: 18_666, 512: 49_564}}
 T4_SHARE_OF_H100 = 65 / 989

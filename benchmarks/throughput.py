@@ -10,9 +10,9 @@ On a GPU it also prints the share of the device's peak reached (FLOPs per image 
 model's layers, the peak from a table by device name). Uses the GPU switches of
 ``resnet_book.acceleration()`` for the device (all off on a CPU).
 
-    python benchmarks/throughput.py                  # by hand: sizes for the device present
-    python benchmarks/throughput.py --smoke          # CI-sized: a few steps, tiny batches
-    python benchmarks/throughput.py --json out.json  # also write the figures
+    python -m benchmarks.throughput                  # by hand: sizes for the device present
+    python -m benchmarks.throughput --smoke          # CI-sized: a few steps, tiny batches
+    python -m benchmarks.throughput --json out.json  # also write the figures
 Exit status 1 when a figure misses its target (not in --smoke, where timings mean little).
 """
 from __future__ import annotations
@@ -27,15 +27,14 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from book_tools.repository import ROOT
 
-import resnet_book as rb  # noqa: E402  (first: it mutes TensorFlow's start-up logs)
-import resnet_book.models  # noqa: E402,F401
-import keras  # noqa: E402
-from keras import layers  # noqa: E402
+import resnet_book as rb
+import resnet_book.models
+import keras
+from keras import layers
 
-from machine import describe  # noqa: E402  (benchmarks/machine.py)
+from benchmarks.machine import describe
 
 ASSIGNMENT = ROOT / "solutions" / "resnet50_assignment.ipynb"
 RATIO_TARGET = 1.05

@@ -39,8 +39,8 @@ from .profiles import Profile, get_profile, PROFILES, DATASETS  # noqa: E402
 from .data import load_data  # noqa: E402
 from .training import (train, describe_run, device_name, TrainingRun, Acceleration,  # noqa: E402
                        acceleration, use_precision, training_precision, paper_sgd)
-from .notebook import seed, glue  # noqa: E402
-from .claims import claim  # noqa: E402
+from .seeds import seed  # noqa: E402
+from .prose import claim, glue  # noqa: E402
 from . import models  # noqa: E402
 
 # The drawing modules load Matplotlib, which a training-only machine (the GPU check) may lack:

@@ -15,6 +15,8 @@ from __future__ import annotations
 import dataclasses
 import os
 
+from .devices import gpu_visible
+
 PROFILE_VARIABLE = "RESNET_BOOK_PROFILE"
 DATASET_VARIABLE = "RESNET_BOOK_DATASET"
 REHEARSAL_VARIABLE = "RESNET_BOOK_REHEARSAL"
@@ -96,13 +98,6 @@ def _check_dataset(dataset: str) -> str:
             f"`export {DATASET_VARIABLE}=fashion_mnist`, or unset it to use the profile's own."
         )
     return dataset
-
-
-def gpu_visible() -> bool:
-    """True when the Keras backend in use can see a GPU."""
-    from .training import device_kind
-
-    return device_kind() == "GPU"
 
 
 def get_profile(name: str | None = None) -> Profile:

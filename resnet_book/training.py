@@ -1,9 +1,8 @@
 """The book's one training path: compile, fit, time, report.
 
 Written in Keras 3 alone (``keras``, ``keras.ops``, no ``tf.*``), so the same code runs with
-``KERAS_BACKEND=tensorflow`` (the book's default) and ``KERAS_BACKEND=jax``. Only
-:func:`device_kind` asks the backend itself, because Keras has no public way to say which
-device it computes on.
+``KERAS_BACKEND=tensorflow`` (the book's default) and ``KERAS_BACKEND=jax``. Which device the
+backend computes on is asked in :mod:`resnet_book.devices`.
 """
 from __future__ import annotations
 
@@ -15,6 +14,7 @@ import time
 import keras
 from keras import layers, ops
 
+from .devices import compute_capability, device_kind
 from .profiles import Profile, get_profile, rehearsal_requested
 
 
@@ -58,46 +58,6 @@ class TrainingRun:
         return (f"{self.label}: {epochs} epochs in {self.seconds:.1f} s, "
                 f"training loss {self.final_train_loss:.3f}, "
                 f"test accuracy {100 * self.test_accuracy:.1f} %")
-
-
-def device_kind() -> str:
-    """'GPU' or 'CPU': where the current Keras backend computes."""
-    backend = keras.config.backend()
-    if backend == "jax":
-        import jax
-
-        return "GPU" if jax.default_backend() == "gpu" else "CPU"
-    if backend == "tensorflow":
-        import tensorflow as tf
-
-        return "GPU" if tf.config.list_logical_devices("GPU") else "CPU"
-    if backend == "torch":
-        import torch
-
-        return "GPU" if torch.cuda.is_available() else "CPU"
-    return "CPU"
-
-
-def compute_capability() -> float | None:
-    """The CUDA compute capability of the first GPU (e.g. 9.0 for an H100), if known."""
-    backend = keras.config.backend()
-    try:
-        if backend == "jax":
-            import jax
-
-            value = getattr(jax.devices()[0], "compute_capability", None)
-            return float(value) if value else None
-        if backend == "tensorflow":
-            import tensorflow as tf
-
-            gpus = tf.config.list_physical_devices("GPU")
-            if gpus:
-                major, minor = tf.config.experimental.get_device_details(gpus[0]).get(
-                    "compute_capability", (0, 0))
-                return major + minor / 10
-    except (RuntimeError, ValueError, TypeError, IndexError):
-        return None
-    return None
 
 
 @dataclasses.dataclass(frozen=True)

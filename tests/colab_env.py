@@ -25,7 +25,7 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from book_tools.repository import CACHE
 
 # Colab's versions (design notes, "Colab as it is"); the last three are the harness, not Colab.
 COLAB_PINS = {
@@ -39,11 +39,10 @@ REQUIREMENTS = [f"{name}=={version}" for name, version in COLAB_PINS.items()] + 
 
 PYTHON_VERSION = "3.13"
 PYTHON_VARIABLE = "RESNET_BOOK_COLAB_PYTHON"  # overrides the base interpreter
-DEFAULT_PYTHON = Path("/root/.pyenv/versions/3.13.0/bin/python3.13")
 
-VENV_DIR = ROOT / ".cache" / "colab-venv"
+VENV_DIR = CACHE / "colab-venv"
 STAMP_NAME = "colab-env.stamp"
-LOCK_PATH = ROOT / ".cache" / "colab-venv.lock"
+LOCK_PATH = CACHE / "colab-venv.lock"
 BUILD_TIMEOUT = 1800  # seconds for `pip install` (TensorFlow is a ~250 MB wheel)
 
 HELPER_DISTRIBUTION = "resnet-book"
@@ -71,24 +70,66 @@ class ColabEnv:
         return installed_versions(self.python, names)
 
 
-def base_python() -> Path:
-    """The Python 3.13 interpreter the venv is made from; a clear error if it is missing."""
-    configured = os.environ.get(PYTHON_VARIABLE, "").strip()
-    python = Path(configured) if configured else DEFAULT_PYTHON
-    if not python.exists():
-        raise ColabEnvError(
-            f"Python {PYTHON_VERSION} for the Colab-like environment was not found at {python}. "
-            f"Install it with pyenv (`pyenv install 3.13.0`, which puts it at {DEFAULT_PYTHON}), "
-            f"or point {PYTHON_VARIABLE} at a Python {PYTHON_VERSION} interpreter."
-        )
+SYSTEM_PREFIXES = ("/usr/local", "/usr")
+
+
+def _candidates() -> list[Path]:
+    """Where a Python 3.13 may be, most specific first: on PATH, under pyenv's root, uv's
+    managed interpreters, and the usual install prefixes."""
+    found = [shutil.which(name) for name in (f"python{PYTHON_VERSION}",)]
+    pyenv_root = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv"))
+    uv_root = Path(os.environ.get("UV_PYTHON_INSTALL_DIR",
+                                  Path.home() / ".local" / "share" / "uv" / "python"))
+    patterns = [(pyenv_root / "versions", f"{PYTHON_VERSION}*/bin/python{PYTHON_VERSION}"),
+                (uv_root, f"cpython-{PYTHON_VERSION}*/bin/python{PYTHON_VERSION}")]
+    for folder, pattern in patterns:
+        # the newest patch release first (3.13.10 after 3.13.9, so compare as numbers)
+        found += sorted(folder.glob(pattern), key=_patch_level, reverse=True)
+    found += [Path(prefix) / "bin" / f"python{PYTHON_VERSION}" for prefix in SYSTEM_PREFIXES]
+    unique = []
+    for path in found:
+        if path and Path(path).is_file() and Path(path) not in unique:
+            unique.append(Path(path))
+    return unique
+
+
+def _patch_level(path: Path) -> tuple:
+    version = path.parent.parent.name.split("-")[-1] if "cpython" in str(path) else \
+        path.parent.parent.name
+    return tuple(int(part) if part.isdigit() else -1 for part in version.split("."))
+
+
+def _version_of(python: Path) -> str:
     found = _run([str(python), "-c", "import sys; print('%d.%d' % sys.version_info[:2])"])
-    if found.returncode != 0 or found.stdout.strip() != PYTHON_VERSION:
-        raise ColabEnvError(
-            f"{python} is not a working Python {PYTHON_VERSION} (it said: "
-            f"{(found.stdout + found.stderr).strip()!r}). Install Python {PYTHON_VERSION} with "
-            f"pyenv (`pyenv install 3.13.0`) or point {PYTHON_VARIABLE} at one."
-        )
-    return python
+    return found.stdout.strip() if found.returncode == 0 else ""
+
+
+HOW_TO_GET_IT = (
+    f"Install Python {PYTHON_VERSION} with pyenv (`pyenv install {PYTHON_VERSION}`) or uv "
+    f"(`uv python install {PYTHON_VERSION}`), or point {PYTHON_VARIABLE} at a Python "
+    f"{PYTHON_VERSION} interpreter.")
+
+
+def base_python() -> Path:
+    """The Python 3.13 interpreter the venv is made from: ``$RESNET_BOOK_COLAB_PYTHON``, else the
+    first working one found on PATH, under pyenv or uv, or in /usr/local and /usr; a clear
+    error that says how to get one when there is none."""
+    configured = os.environ.get(PYTHON_VARIABLE, "").strip()
+    if configured:
+        python = Path(configured)
+        if not python.is_file() or _version_of(python) != PYTHON_VERSION:
+            raise ColabEnvError(
+                f"{PYTHON_VARIABLE}={configured} is not a working Python {PYTHON_VERSION}. "
+                + HOW_TO_GET_IT)
+        return python
+    candidates = _candidates()
+    for python in candidates:
+        if _version_of(python) == PYTHON_VERSION:
+            return python
+    looked = ", ".join(map(str, candidates)) or "none on PATH, under pyenv or uv"
+    raise ColabEnvError(
+        f"Python {PYTHON_VERSION} for the Colab-like environment was not found (candidates "
+        f"tried: {looked}). " + HOW_TO_GET_IT)
 
 
 def stamp_text(python: Path) -> str:

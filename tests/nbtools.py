@@ -10,16 +10,18 @@ from pathlib import Path
 
 import nbformat
 
-ROOT = Path(__file__).resolve().parent.parent
-CHAPTERS = sorted((ROOT / "chapters").glob("*.ipynb"))
-EXERCISES = sorted((ROOT / "exercises").glob("*.ipynb"))
-SOLUTIONS = sorted((ROOT / "solutions").glob("*.ipynb"))
+from book_tools import repository
+from book_tools.repository import ROOT
+from resnet_grader.conventions import is_answer_cell  # noqa: F401 (the tests' name for it)
+
+CHAPTERS = sorted(repository.CHAPTERS.glob("*.ipynb"))
+EXERCISES = sorted(repository.EXERCISES.glob("*.ipynb"))
+SOLUTIONS = sorted(repository.SOLUTIONS.glob("*.ipynb"))
 ALL_NOTEBOOKS = CHAPTERS + EXERCISES + SOLUTIONS
 
 # A training cell is one that calls the book's training path (resnet_book.train), or the
 # assignment's own (train_resnet50, whose answer cell is cut too).
 TRAINING_CALL = re.compile(r"\b(rb\.train|train_resnet50)\(")
-ANSWER_MARKERS = ("# GRADED FUNCTION:", "### BEGIN SOLUTION", "# YOUR CODE HERE")
 
 
 def read(path: Path) -> nbformat.NotebookNode:
@@ -47,10 +49,6 @@ def chapter_cells(chapter: str, starts: tuple[str, ...], **names) -> tuple[dict,
 
 def is_training_cell(cell) -> bool:
     return cell.cell_type == "code" and bool(TRAINING_CALL.search(cell.source))
-
-
-def is_answer_cell(cell) -> bool:
-    return cell.cell_type == "code" and any(m in cell.source for m in ANSWER_MARKERS)
 
 
 def first_index(nb, predicate) -> int:

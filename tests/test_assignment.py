@@ -17,8 +17,8 @@ import sys
 import nbformat
 import pytest
 
-from resnet_book.exercises import make_exercise
-from resnet_book.grade.notebook import parse_assignment, read_cells
+from book_tools.exercises import make_exercise
+from resnet_grader.assignment import parse_assignment, read_cells
 
 from .nbtools import ROOT
 
@@ -43,7 +43,7 @@ def graded(tmp_path_factory):
     nbformat.write(make_exercise(copy.deepcopy(solution)), folder / "exercise.ipynb")
     nbformat.write(without_training_flag(), folder / "no_training_flag.ipynb")
     out = tmp_path_factory.mktemp("assignment-grades") / "out"
-    result = subprocess.run([sys.executable, "-m", "resnet_book.grade", "--reference",
+    result = subprocess.run([sys.executable, "-m", "resnet_grader", "--reference",
                              str(REFERENCE), "--out", str(out), str(folder)],
                             capture_output=True, text=True, timeout=900, cwd=ROOT)
     assert result.returncode == 0, result.stdout + result.stderr

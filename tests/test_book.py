@@ -22,9 +22,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests import browser as br
+from book_tools import browser as br
+from book_tools.repository import ROOT
 
-ROOT = br.ROOT
 HTML = br.HTML_DIR
 BUILD_CMD = ["build", ".", "-W", "-n", "--keep-going", "--all"]
 BUILD_TIMEOUT_S = int(os.environ.get("RESNET_BOOK_BUILD_TIMEOUT", "900"))

@@ -1,4 +1,4 @@
-"""The grader (python -m resnet_book.grade) on a tiny assignment and on exercises 1.
+"""The grader (python -m resnet_grader) on a tiny assignment and on exercises 1.
 
 Most cases grade submissions made here from tests/grading_fixtures/reference.ipynb (three parts:
 relu 2 points, residual_block 5, conv_output_size 3; NumPy only, a couple of seconds a run):
@@ -20,9 +20,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from resnet_book.exercises import make_exercise
-from resnet_book.grade import add_expected_outputs
-from resnet_book.grade.cli import main
+from book_tools.exercises import make_exercise
+from book_tools.exercises import add_expected_outputs
+from resnet_grader.cli import main
 
 from .nbtools import ROOT
 
@@ -136,7 +136,7 @@ def write(folder: Path, name: str, content) -> Path:
 
 
 def grade(*args, env=None, timeout=300):
-    return subprocess.run([sys.executable, "-m", "resnet_book.grade", *map(str, args)],
+    return subprocess.run([sys.executable, "-m", "resnet_grader", *map(str, args)],
                           capture_output=True, text=True, timeout=timeout, cwd=ROOT,
                           env={**os.environ, **(env or {})})
 
@@ -409,7 +409,7 @@ def test_chapter_exercises_grade_with_the_same_machinery(tmp_path):
 
 
 def test_checks_are_associated_with_parts_as_documented():
-    from resnet_book.grade.notebook import Cell, parse_assignment
+    from resnet_grader.assignment import Cell, parse_assignment
 
     def code(source, outputs=True):
         cell = Cell("code", source)
@@ -449,9 +449,9 @@ def test_checks_are_associated_with_parts_as_documented():
 def test_a_repeated_error_refers_to_its_first_check_instead_of_giving_other_hints():
     """A shape error in a block breaks every later check of the part the same way: only the
     first failed check shows its expected output and hints, the others point to it."""
-    from resnet_book.grade.grader import CheckResult, Grade, PartResult
-    from resnet_book.grade.notebook import Check
-    from resnet_book.grade.report import feedback
+    from resnet_grader.grader import CheckResult, Grade, PartResult
+    from resnet_grader.assignment import Check
+    from resnet_grader.report import feedback
 
     error = "ValueError: Inputs have incompatible shapes\n"
     checks = [Check(4, "visible", 1, ["block"], ["use strides=s on both paths"], "shape"),
@@ -469,7 +469,7 @@ def test_a_repeated_error_refers_to_its_first_check_instead_of_giving_other_hint
 
 
 def test_a_hint_goes_on_over_indented_comment_lines():
-    from resnet_book.grade.notebook import hints
+    from resnet_grader.conventions import hints
 
     source = ("# NBVAL_CHECK_OUTPUT\n# HINT: add the shortcut\n#   before the last ReLU.\n"
               "# HINT: and keep the shapes\n# a plain comment, not part of the hint\n"

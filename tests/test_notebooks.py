@@ -10,7 +10,8 @@ import re
 import nbformat
 import pytest
 
-from resnet_book import exercises, setup_cell
+from book_tools import exercises, setup_cell
+from resnet_grader import conventions
 
 from .nbtools import (ALL_NOTEBOOKS, CHAPTERS, EXERCISES, ROOT, SOLUTIONS, cut_before,
                       is_answer_cell, read, run_nbval)
@@ -35,7 +36,7 @@ def test_notebook_is_valid_with_kernelspec_and_setup_cell(path):
 
 
 def test_every_setup_cell_agrees_with_config():
-    assert setup_cell.main(["--check"]) == 0, "run python -m resnet_book.setup_cell --write"
+    assert setup_cell.main(["--check"]) == 0, "run python -m book_tools.setup_cell --write"
     url, branch = setup_cell.repository()
     for path in ALL_NOTEBOOKS:
         assert f'"git+{url}@{branch}"' in read(path).cells[0].source, path
@@ -50,8 +51,7 @@ def test_chapters_and_exercises_carry_no_outputs(path):
 
 @pytest.mark.parametrize("path", SOLUTIONS, ids=lambda p: str(p.relative_to(ROOT)))
 def test_solutions_keep_the_outputs_checks_compare(path):
-    checks = [c for c in read(path).cells if c.cell_type == "code"
-              and c.source.startswith("# NBVAL_CHECK_OUTPUT")]
+    checks = [c for c in read(path).cells if conventions.is_visible_check(c)]
     assert checks, "a solution notebook needs visible checks"
     for cell in checks:
         assert cell.outputs, f"check without stored output:\n{cell.source[:200]}"
@@ -77,21 +77,21 @@ def test_no_markdown_line_starts_with_a_percent_sign(path):
 @pytest.mark.parametrize("path", SOLUTIONS, ids=lambda p: str(p.relative_to(ROOT)))
 def test_graded_cells_are_marked_and_paired(path):
     graded = [c for c in read(path).cells
-              if c.cell_type == "code" and c.source.startswith("# GRADED FUNCTION:")]
+              if c.cell_type == "code" and conventions.marker_name(c.source)]
     assert len(graded) >= 2
-    names = [c.source.splitlines()[0].split(":", 1)[1].strip() for c in graded]
+    names = [conventions.marker_name(c.source) for c in graded]
     assert len(set(names)) == len(names), f"duplicate graded names {names}"
     for cell, name in zip(graded, names):
-        assert "### BEGIN SOLUTION" in cell.source
+        assert conventions.BEGIN_SOLUTION in cell.source
         assert re.search(rf"^(def|class) {re.escape(name)}\b", cell.source, re.M), name
 
 
 def test_exercises_are_generated_from_solutions_byte_for_byte():
     for solution, exercise in exercises.pairs():
-        assert exercise.exists(), f"missing {exercise}: run python -m resnet_book.exercises"
+        assert exercise.exists(), f"missing {exercise}: run python -m book_tools.exercises"
         assert exercise.read_text() == exercises.exercise_text(solution), (
             f"{exercise.name} differs from what solutions/ generates: "
-            "run python -m resnet_book.exercises")
+            "run python -m book_tools.exercises")
 
 
 def test_generator_strips_answers_and_hidden_checks():

@@ -11,7 +11,7 @@ import re
 
 import pytest
 
-from resnet_book.claims import ClaimFailed
+from resnet_book.prose import ClaimFailed
 from resnet_book.profiles import PROFILES
 
 from .nbtools import ROOT, chapter_cells, read

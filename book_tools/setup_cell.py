@@ -5,8 +5,8 @@ book beside it, so its first cell installs this helper package from the book's r
 when it cannot be imported. The repository URL and branch are written in ``_config.yml``
 once; this module renders the cell from them and rewrites or checks every notebook:
 
-    python -m resnet_book.setup_cell --write   # after changing the repository in _config.yml
-    python -m resnet_book.setup_cell --check   # what the tests run
+    python -m book_tools.setup_cell --write   # after changing the repository in _config.yml
+    python -m book_tools.setup_cell --check   # what the tests run
 
 ``RESNET_BOOK_SOURCE`` makes the cell install from another pip source (the tests point it
 at the local checkout, as there is no network to GitHub there).
@@ -16,6 +16,8 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+
+from .repository import ROOT
 
 SETUP_TAG = "remove-cell"
 FIRST_LINE = "# Setup: lets this notebook run on its own, e.g. in Google Colab."
@@ -43,15 +45,11 @@ if importlib.util.find_spec("resnet_book") is None:
                          "the notebook again from the top.")'''
 
 
-def book_root() -> Path:
-    return Path(__file__).resolve().parent.parent
-
-
 def repository(root: Path | None = None) -> tuple[str, str]:
     """The repository URL and branch that ``_config.yml`` names."""
     import yaml
 
-    config = yaml.safe_load((Path(root or book_root()) / "_config.yml").read_text())
+    config = yaml.safe_load((Path(root or ROOT) / "_config.yml").read_text())
     repo = config["repository"]
     return repo["url"].rstrip("/"), repo.get("branch", "main")
 
@@ -61,7 +59,7 @@ def setup_cell_source(url: str, branch: str) -> str:
 
 
 def notebooks(root: Path | None = None) -> list[Path]:
-    root = Path(root or book_root())
+    root = Path(root or ROOT)
     return sorted(p for folder in ("chapters", "exercises", "solutions")
                   for p in (root / folder).glob("*.ipynb"))
 
@@ -100,7 +98,7 @@ def main(argv=None) -> int:
     for problem in problems:
         print(problem, file=sys.stderr)
     if problems:
-        print("Run `python -m resnet_book.setup_cell --write` to bring them in step.",
+        print("Run `python -m book_tools.setup_cell --write` to bring them in step.",
               file=sys.stderr)
     return 1 if problems else 0
 

@@ -5,7 +5,7 @@ import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .notebook import (Answer, Assignment, Check, NotGradable, find_answers, parse_assignment,
+from .assignment import (Answer, Assignment, Check, NotGradable, find_answers, parse_assignment,
                        read_cells)
 from .runner import RunResult, build_notebook, run_notebook
 
@@ -206,7 +206,7 @@ def grade_submission(assignment: Assignment, path: Path, name: str, settings: Se
 
 def self_check(path: Path, settings: Settings) -> tuple[Grade, Assignment]:
     """Run a student's own notebook, comparing its visible checks with the expected outputs
-    that the released exercise stores in their metadata (``resnet_book.expected_output``)."""
+    that the released exercise stores in their metadata (``resnet_book.expected_output``, see :mod:`resnet_grader.conventions`)."""
     cells = read_cells(path)
     assignment = parse_assignment(cells, self_check=True)
     grade = Grade(file=Path(path).name, status=STATUS_GRADED, submission_sha256=sha256(path))

@@ -1,4 +1,4 @@
-"""A pytest plugin, loaded with ``-p resnet_book.grade.plugin`` into the nbval run of one graded
+"""A pytest plugin, loaded with ``-p resnet_grader.plugin`` into the nbval run of one graded
 notebook, that writes one JSON line per notebook cell to the file named by ``--grade-results``.
 
 The grader marks every code cell of the notebook it builds with its own id
@@ -21,7 +21,8 @@ from queue import Empty
 
 import pytest
 
-ID_KEY = "resnet_book_grade"
+from .conventions import ID_KEY, printed_text
+
 FATAL_ERRORS = {"SystemExit": "exited", "MemoryError": "out-of-memory",
                 "_ArrayMemoryError": "out-of-memory", "ResourceExhaustedError": "out-of-memory"}
 
@@ -63,7 +64,7 @@ def _patch_nbval_kernel() -> None:
 
 def pytest_addoption(parser):
     parser.addoption("--grade-results", default=None,
-                     help="write one JSON line per notebook cell here (resnet_book.grade)")
+                     help="write one JSON line per notebook cell here (resnet_grader)")
     parser.addoption("--grade-remove-notebook", action="store_true",
                      help="delete the notebooks once collected, before any code runs")
 
@@ -98,24 +99,6 @@ def _write(config, record: dict) -> None:
         stream.flush()
         os.fsync(stream.fileno())
 
-
-def _text(outputs) -> dict:
-    """Plain text of a cell's outputs, by stream: what a student would see printed."""
-    out = {"stdout": "", "stderr": "", "result": "", "error": ""}
-    for output in outputs or []:
-        kind = output.get("output_type")
-        if kind == "stream":
-            out["stderr" if output.get("name") == "stderr" else "stdout"] += output.get("text", "")
-        elif kind in ("execute_result", "display_data"):
-            data = output.get("data", {})
-            text = data.get("text/plain", "")
-            if isinstance(text, list):
-                text = "".join(text)
-            out["result"] += text + ("\n" if text and not text.endswith("\n") else "")
-        elif kind == "error":
-            out["error"] = f"{output.get('ename', '')}: {output.get('evalue', '')}".strip()
-            out["ename"] = output.get("ename", "")
-    return out
 
 
 def _kernel_pid(item):
@@ -160,9 +143,9 @@ def pytest_runtest_makereport(item, call):
         record["outcome"] = "not-run"
     elif report.failed:
         exc = call.excinfo.value if call.excinfo else None
-        got = _text(getattr(item, "test_outputs", None))
+        got = printed_text(getattr(item, "test_outputs", None))
         record["got"] = got
-        record["expected"] = _text(cell.get("outputs"))
+        record["expected"] = printed_text(cell.get("outputs"))
         kernel = getattr(item.parent, "kernel", None)
         alive = kernel is not None and kernel.is_alive()
         message = str(exc) if exc is not None else ""

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -15,10 +14,12 @@ from pathlib import Path
 
 import nbformat
 
-from .notebook import Assignment, is_visible_check, neutralize
-from .plugin import ID_KEY
+from .assignment import Assignment
+from .conventions import ID_KEY, is_visible_check, neutralize, text_outputs
 
-PLUGIN_MODULE = "_resnet_book_grade_plugin"
+PLUGIN_MODULE = "resnet_grader.plugin"
+# The folder that holds this package, for the nbval run to import the plugin from.
+PACKAGE_PARENT = str(Path(__file__).resolve().parent.parent)
 
 # The kernel's environment for every graded run: same numbers on every CPU, no GPU, no noise.
 FIXED_ENV = {
@@ -29,8 +30,6 @@ FIXED_ENV = {
     "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1",
     "MPLBACKEND": "agg",
 }
-_OUTPUT_KEYS = ("output_type", "name", "text", "data", "metadata", "execution_count",
-                "ename", "evalue", "traceback")
 
 # Processes of runs in progress, so that an interrupted batch can end them (by their ids).
 _RUNNING: dict[int, subprocess.Popen] = {}
@@ -40,19 +39,6 @@ _STOPPING = threading.Event()
 
 class Stopped(RuntimeError):
     """The batch is being stopped: no new run starts."""
-
-
-def _clean_output(output: dict) -> dict:
-    out = {k: v for k, v in output.items() if k in _OUTPUT_KEYS}
-    if isinstance(out.get("text"), list):
-        out["text"] = "".join(out["text"])
-    if out.get("output_type") in ("execute_result", "display_data"):
-        out.setdefault("metadata", {})
-        out["data"] = {k: ("".join(v) if isinstance(v, list) else v)
-                       for k, v in out.get("data", {}).items()}
-    if out.get("output_type") == "execute_result":
-        out.setdefault("execution_count", 1)
-    return out
 
 
 def build_notebook(assignment: Assignment, answers: dict | None, *, self_check: bool = False):
@@ -81,8 +67,7 @@ def build_notebook(assignment: Assignment, answers: dict | None, *, self_check: 
             code.metadata["tags"] = list(cell.tags)
         if index in checked:
             stored = cell.expected_output if self_check else cell.outputs
-            code.outputs = [nbformat.from_dict(_clean_output(o)) for o in stored
-                            if isinstance(o, dict)]
+            code.outputs = [nbformat.from_dict(o) for o in text_outputs(stored)]
             code.execution_count = 1
         elif is_visible_check(cell):
             # a visible check the grade does not use: still run, never compared
@@ -122,7 +107,7 @@ def run_notebook(nb, *, cell_timeout: float, total_timeout: float, threads: int 
                  python: str = sys.executable) -> RunResult:
     """Run ``nb`` under nbval (lax) in a fresh kernel in a temporary folder."""
     start = time.monotonic()
-    with tempfile.TemporaryDirectory(prefix="resnet-book-grade-") as work:
+    with tempfile.TemporaryDirectory(prefix="resnet-grader-") as work:
         # work/ holds the run's private files; work/nb/ is the kernel's working folder, and the
         # plugin deletes the notebook from it once nbval has read it.
         work = Path(work)
@@ -130,13 +115,12 @@ def run_notebook(nb, *, cell_timeout: float, total_timeout: float, threads: int 
         path = work / "nb" / "graded.ipynb"
         nbformat.write(nb, path)
         (work / "pytest.ini").write_text("[pytest]\n")
-        # A copy of the plugin, imported by name from work/: pytest then never imports the
-        # resnet_book package (and the deep-learning framework it loads) just for the plugin.
-        shutil.copyfile(Path(__file__).with_name("plugin.py"), work / f"{PLUGIN_MODULE}.py")
         results = work / "results.jsonl"
         (work / "tmp").mkdir()
         # temporary files of pytest and the kernel (connection files, ...) go with the run
         env = {**os.environ, **FIXED_ENV, "TMPDIR": str(work / "tmp")}
+        env["PYTHONPATH"] = os.pathsep.join(
+            [PACKAGE_PARENT, *filter(None, [os.environ.get("PYTHONPATH")])])
         if threads:
             for name in ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "OMP_NUM_THREADS",
                          "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):

@@ -1,30 +1,13 @@
 """Read notebooks leniently and find the parts, points and checks of an assignment.
 
-Conventions a reference notebook follows (see the README's Instructors section):
-
-- a graded answer cell starts with ``# GRADED FUNCTION: <name>``, where ``<name>`` is the
-  function or class it defines; a line ``# POINTS: <n>`` among its lines gives the part's
-  points (1 when absent). The points are read from the reference only.
-- a visible check is a code cell with a ``# NBVAL_CHECK_OUTPUT`` line: nbval compares what it
-  prints with the reference's stored output. A hidden check is a code cell whose first line
-  starts with ``# HIDDEN CHECK`` (the exercise generator drops it): it passes when it raises
-  nothing.
-- a check belongs to the parts named by a ``# PART: <name>[, <name>]`` line in it; else (a hidden
-  check) to the part named right after ``# HIDDEN CHECK:``; else to the parts of its *section*
-  that its code uses by name, or to all of its section if it uses none. A check's section is
-  the run of graded answer cells that precedes it: those after the last check cell that comes
-  before them. (Exercises 1: the check after ``conv_output_size`` and ``conv_parameter_count``
-  belongs to both; a check that builds a block with an earlier part's function to test a later
-  part belongs to the later part only.)
-- ``# HINT: <text>`` lines in a check cell are shown in the feedback when that check fails; a
-  hint goes on over the comment lines right after it that are indented by two spaces or more
-  (``#   more text``), so that it reads well in the notebook.
-- a code cell whose first line starts with ``# SKIPPED WHEN GRADING`` is not run when grading
-  (nor in a self-check): the long training run of an assignment, its plots. It must not be a
-  graded answer or a check, and later cells must not need what it defines.
-
+The conventions a reference notebook follows are defined in :mod:`resnet_grader.conventions`.
 A part passes when its answer cell runs without an error and every check of the part passes;
-it then earns all its points, else none.
+it then earns all its points, else none. A check's *section* is the run of graded answer cells
+that precedes it: those after the last check cell that comes before them. A check without a
+``# PART:`` line belongs to the parts of its section that its code uses by name, or to all of
+its section if it uses none (exercise 1: the check after ``conv_output_size`` and
+``conv_parameter_count`` belongs to both; a check that builds a block with an earlier part's
+function to test a later part belongs to the later part only).
 """
 from __future__ import annotations
 
@@ -33,17 +16,9 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-MARKER = re.compile(r"^[ \t]*#[ \t]*GRADED FUNCTION[ \t]*:[ \t]*([A-Za-z_]\w*)", re.M)
-POINTS = re.compile(r"^[ \t]*#[ \t]*POINTS[ \t]*:[ \t]*(\d+(?:\.\d+)?)[ \t]*$", re.M)
-PART = re.compile(r"^[ \t]*#[ \t]*PARTS?[ \t]*:[ \t]*(.+?)[ \t]*$", re.M)
-HINT = re.compile(r"^[ \t]*#[ \t]*HINT[ \t]*:[ \t]*(.*?)[ \t]*$")
-HINT_MORE = re.compile(r"^[ \t]*#[ \t]{2,}(\S.*?)[ \t]*$")
-HIDDEN = re.compile(r"^[ \t]*#[ \t]*HIDDEN CHECK\b[ \t]*:?[ \t]*([A-Za-z_]\w*)?")
-NBVAL_MARKER = re.compile(r"^[ \t]*#+[ \t]*(NBVAL_[A-Z_]+|PYTEST_VALIDATE_IGNORE_OUTPUT)\b.*$",
-                          re.M)
-CHECK_OUTPUT = re.compile(r"^[ \t]*#+[ \t]*NBVAL_CHECK_OUTPUT[ \t]*$", re.M)
-SKIPPED = re.compile(r"^[ \t]*#[ \t]*SKIPPED WHEN GRADING\b")
-META_KEY = "resnet_book"          # cell metadata: {"expected_output": [...outputs...]}
+from .conventions import (HIDDEN, META_KEY, POINTS, PART, MARKER, hints, is_hidden_check,
+                          is_skipped, is_visible_check, marker_name)
+
 
 
 class NotGradable(Exception):
@@ -123,46 +98,9 @@ def read_cells(path: Path) -> list[Cell]:
     return result
 
 
-def is_visible_check(cell: Cell) -> bool:
-    return cell.cell_type == "code" and (bool(CHECK_OUTPUT.search(cell.source))
-                                         or "nbval-check-output" in cell.tags)
 
 
-def is_hidden_check(cell: Cell) -> bool:
-    return cell.cell_type == "code" and cell.source.lstrip().startswith("# HIDDEN CHECK")
 
-
-def hints(source: str) -> list[str]:
-    """The hints of a check cell, each joined with its continuation lines."""
-    found: list[str] = []
-    lines = source.splitlines()
-    for index, line in enumerate(lines):
-        match = HINT.match(line)
-        if not match:
-            continue
-        text = [match.group(1)] if match.group(1) else []
-        for following in lines[index + 1:]:
-            more = HINT_MORE.match(following)
-            if not more or HINT.match(following):
-                break
-            text.append(more.group(1))
-        if text:
-            found.append(" ".join(text))
-    return found
-
-
-def is_skipped(cell: Cell) -> bool:
-    """A cell the grader does not run (first line ``# SKIPPED WHEN GRADING``)."""
-    return cell.cell_type == "code" and bool(SKIPPED.match(cell.source.lstrip("\n")))
-
-
-def marker_name(source: str) -> str | None:
-    """The graded name of a reference answer cell: its first non-blank line is the marker."""
-    for line in source.splitlines():
-        if line.strip():
-            match = MARKER.match(line)
-            return match.group(1) if match else None
-    return None
 
 
 def code_lines(source: str) -> str:
@@ -259,7 +197,7 @@ def parse_assignment(cells: list[Cell], *, self_check: bool = False) -> Assignme
             if not self_check and (cell.execution_count is None or not cell.outputs):
                 raise ReferenceError_(
                     f"visible check {numbers[kind]} has no stored output: run the reference "
-                    "top to bottom and save it (python -m resnet_book.exercises --execute)")
+                    "top to bottom and save it (python -m book_tools.exercises --execute)")
         check = Check(index, kind, numbers[kind], names,
                       hints(cell.source), summary)
         checks.append(check)
@@ -337,8 +275,3 @@ def find_answers(cells: list[Cell], names) -> dict:
         else:
             answers[name] = Answer(name, None, "missing", 0)
     return answers
-
-
-def neutralize(source: str) -> str:
-    """A student's answer cell with nbval's comment markers made inert (nbval obeys them)."""
-    return NBVAL_MARKER.sub("# (an nbval marker was removed here by the grader)", source)

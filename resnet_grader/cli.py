@@ -1,4 +1,4 @@
-"""Command line of the grader: ``python -m resnet_book.grade``."""
+"""Command line of the grader: ``python -m resnet_grader``."""
 from __future__ import annotations
 
 import argparse
@@ -10,14 +10,14 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
 from .grader import Grade, Settings, grade_submission, load_reference, self_check, sha256
-from .notebook import NotGradable, ReferenceError_
+from .assignment import NotGradable, ReferenceError_
 from .report import Gradebook, atomic_write, feedback, feedback_path, points
 from .runner import stop_all
 
 USAGE = """\
-python -m resnet_book.grade --reference solutions/X.ipynb --out DIR SUBMISSION...
-       python -m resnet_book.grade --reference solutions/X.ipynb --describe
-       python -m resnet_book.grade --self-check MY_NOTEBOOK.ipynb [--out DIR]"""
+python -m resnet_grader --reference solutions/X.ipynb --out DIR SUBMISSION...
+       python -m resnet_grader --reference solutions/X.ipynb --describe
+       python -m resnet_grader --self-check MY_NOTEBOOK.ipynb [--out DIR]"""
 
 
 def _interrupt(signum, frame):
@@ -26,7 +26,7 @@ def _interrupt(signum, frame):
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m resnet_book.grade", usage=USAGE,
+        prog="python -m resnet_grader", usage=USAGE,
         description="Grade notebooks against a reference notebook: each submission's answer "
                     "cells are swapped into the reference, which runs under nbval in its own "
                     "kernel. Writes DIR/grades.csv and DIR/feedback/<submission>.md.")

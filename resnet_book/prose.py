@@ -1,6 +1,6 @@
-"""Conclusions the text draws from a run, checked on that run.
+"""What the text says about a run: numbers glued in from it, conclusions checked on it.
 
-A chapter's prose says things such as "plain-56 trains worse than plain-20". The run that the
+The prose never types a number a run produces: :func:`glue` hands it to the page. A chapter's prose says things such as "plain-56 trains worse than plain-20". The run that the
 page shows is the evidence, so each such sentence has a :func:`claim` beside it that tests it
 on the same run. What happens when a claim does not hold depends on who is running:
 
@@ -61,3 +61,18 @@ def claim(holds, text: str, got=None, *, profiles=None, profile=None) -> bool | 
           "runs differ with the profile, the hardware and the random seed. The notebook goes "
           "on; read the text's sentence as a statement about the book's run.")
     return False
+
+
+def glue(name: str, value, display: bool = False):
+    """Make ``value`` available to the book's Markdown as ``{glue:text}`name```.
+
+    Under Jupyter Book (myst-nb installed) the value is glued into the page; elsewhere, as
+    in Colab, there is nothing to glue into, so the value is simply returned and shows as the
+    cell's result when it ends the cell.
+    """
+    try:
+        from myst_nb import glue as myst_glue
+    except ImportError:
+        return value
+    myst_glue(name, value, display=display)
+    return value

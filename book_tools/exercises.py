@@ -1,19 +1,14 @@
 """Generate the student notebooks in ``exercises/`` from the references in ``solutions/``.
 
-The solution notebook is the single source. In it:
+The solution notebook is the single source; the markers it uses are defined in
+:mod:`resnet_grader.conventions`. The exercise keeps every cell but hidden checks, with each
+answer region replaced by a placeholder that raises ``NotImplementedError``, and no outputs;
+each visible check keeps the reference's text output in its metadata for self-checks.
 
-- an answer sits between ``### BEGIN SOLUTION`` and ``### END SOLUTION`` lines; the exercise gets
-  a ``# YOUR CODE HERE`` line and a ``raise NotImplementedError`` at the same indentation;
-- a graded answer cell starts with ``# GRADED FUNCTION: <name>``, which the exercise keeps;
-- a cell whose first line starts with ``# HIDDEN CHECK`` is a check only graders run: the
-  exercise leaves it out;
-- outputs are the reference's: the exercise has none, but each visible check keeps the
-  reference's text output in its metadata (``resnet_book.expected_output``) for self-checks.
-
-    python -m resnet_book.exercises             # rewrite exercises/ from solutions/
-    python -m resnet_book.exercises --check     # fail if any exercise differs (the tests run this)
-    python -m resnet_book.exercises --execute   # first rerun each solution, storing its outputs
-    python -m resnet_book.exercises --execute solutions/02_residual_block.ipynb   # just one
+    python -m book_tools.exercises             # rewrite exercises/ from solutions/
+    python -m book_tools.exercises --check     # fail if any exercise differs (the tests run this)
+    python -m book_tools.exercises --execute   # first rerun each solution, storing its outputs
+    python -m book_tools.exercises --execute solutions/02_residual_block.ipynb   # just one
 """
 from __future__ import annotations
 
@@ -23,12 +18,11 @@ import re
 import sys
 from pathlib import Path
 
-BEGIN = "### BEGIN SOLUTION"
-END = "### END SOLUTION"
-HIDDEN_CHECK = "# HIDDEN CHECK"
-GRADED_MARKER = "# GRADED FUNCTION:"
-PLACEHOLDER = ("{indent}# YOUR CODE HERE\n"
-               "{indent}raise NotImplementedError(\"Replace this line with your code.\")")
+from resnet_grader.conventions import (BEGIN_SOLUTION as BEGIN, END_SOLUTION as END, META_KEY,
+                                       PLACEHOLDER, is_hidden_check, is_visible_check,
+                                       text_outputs)
+
+from .repository import ROOT
 
 _REGION = re.compile(rf"^([ \t]*){re.escape(BEGIN)}[^\n]*\n.*?^[ \t]*{re.escape(END)}[^\n]*$",
                      re.MULTILINE | re.DOTALL)
@@ -50,10 +44,6 @@ def strip_solution(source: str, where: str = "cell") -> str:
     return stripped
 
 
-def is_hidden_check(cell) -> bool:
-    return cell.cell_type == "code" and cell.source.lstrip().startswith(HIDDEN_CHECK)
-
-
 def make_exercise(solution):
     """The student notebook for a solution notebook (both ``nbformat`` nodes)."""
     exercise = copy.deepcopy(solution)
@@ -72,25 +62,35 @@ def make_exercise(solution):
     return exercise
 
 
-def _root() -> Path:
-    return Path(__file__).resolve().parent.parent
+def add_expected_outputs(exercise, solution):
+    """A copy of ``exercise`` (made from ``solution`` by :func:`make_exercise`) whose visible
+    checks carry the solution's text outputs in their metadata (``META_KEY``).
+
+    Visible checks are matched in order: the generator keeps them all, in the same order.
+    """
+    exercise = copy.deepcopy(exercise)
+
+    def checks(nb):
+        return [cell for cell in nb.cells if is_visible_check(cell)]
+
+    for target, source in zip(checks(exercise), checks(solution)):
+        target.metadata[META_KEY] = {"expected_output": text_outputs(source.get("outputs"))}
+    return exercise
 
 
 def exercise_text(solution_path: Path) -> str:
     import nbformat
 
-    from .grade.expected import add_expected_outputs
-
     solution = nbformat.read(solution_path, as_version=4)
     # Each visible check carries the reference's output in its metadata, so a student can
-    # run `python -m resnet_book.grade --self-check` on their notebook without the reference.
+    # run `python -m resnet_grader --self-check` on their notebook without the reference.
     exercise = add_expected_outputs(make_exercise(solution), solution)
     return nbformat.writes(exercise) + "\n"
 
 
-def pairs(root: Path | None = None, only=None):
+def pairs(root: Path = ROOT, only=None):
     """(solution, exercise) paths for every notebook in ``solutions/`` (or those in ``only``)."""
-    root = Path(root or _root())
+    root = Path(root)
     wanted = {Path(p).name for p in only} if only else None
     for solution in sorted((root / "solutions").glob("*.ipynb")):
         if wanted is None or solution.name in wanted:
@@ -122,14 +122,14 @@ def main(argv=None) -> int:
                         help="first rerun every solution notebook and store its outputs")
     parser.add_argument("solutions", nargs="*", help="only these solution notebooks")
     args = parser.parse_args(argv)
-    missing = [p for p in args.solutions if not (_root() / "solutions" / Path(p).name).exists()]
+    missing = [p for p in args.solutions if not (ROOT / "solutions" / Path(p).name).exists()]
     if missing:
         parser.error(f"no such solution notebook: {', '.join(missing)}")
     if args.execute and args.check:
         parser.error("--execute writes notebooks; it cannot be combined with --check")
     if args.execute:
         for solution, _ in pairs(only=args.solutions):
-            print(f"executing {solution.relative_to(_root())}")
+            print(f"executing {solution.relative_to(ROOT)}")
             execute_solution(solution)
     stale = []
     for solution, exercise in pairs(only=args.solutions):
@@ -141,11 +141,11 @@ def main(argv=None) -> int:
         else:
             exercise.parent.mkdir(exist_ok=True)
             exercise.write_text(text)
-            print(f"wrote {exercise.relative_to(_root())}")
+            print(f"wrote {exercise.relative_to(ROOT)}")
     for path in stale:
-        print(f"{path.relative_to(_root())} is out of date with solutions/", file=sys.stderr)
+        print(f"{path.relative_to(ROOT)} is out of date with solutions/", file=sys.stderr)
     if stale:
-        print("Run `python -m resnet_book.exercises` and commit the result.", file=sys.stderr)
+        print("Run `python -m book_tools.exercises` and commit the result.", file=sys.stderr)
     return 1 if stale else 0
 
 
