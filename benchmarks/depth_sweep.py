@@ -2,7 +2,7 @@
 
 Trains plain (BN) and residual networks of several depths on the quick profile's data with
 one setting and prints, per network, the final training error and loss and the seconds it
-took, then one JSON line with everything. Used to choose chapter 2's sweep:
+took, then one JSON line with everything. Chapter 2's sweep settings come from its runs:
 
     python -m benchmarks.depth_sweep --depths 8 20 32 56 --epochs 5 --train-size 2000
 """

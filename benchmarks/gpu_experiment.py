@@ -3,11 +3,12 @@
 Plain-20, plain-56, ResNet-20 and ResNet-56 (rb.models.cifar_network, option A shortcuts as in
 the paper), trained through the book's training path with the paper's optimizer (SGD, momentum
 0.9, L2 weight decay 1e-4 inside the momentum, learning rate 0.1 divided by 10 at half and three
-quarters of the run), batch 128, on the full profile's data (set RESNET_BOOK_DATASET=fashion_mnist where CIFAR-10
-cannot be downloaded), no augmentation unless --augment. Also trains the two ResNets with the
-last BN scale of each block started at zero (--zero-init variants), the lead in issue 6.
+quarters of the run), batch 128, on the full profile's data (set
+RESNET_BOOK_DATASET=fashion_mnist where CIFAR-10 cannot be downloaded), no augmentation unless
+--augment. Also trains the two ResNets with the last BN scale of each block started at zero
+(--zero-init variants).
 
-Prints one line per network and checks the targets of the GPU check (issue 6): the four
+Prints one line per network and checks the targets of the GPU check: the four
 networks in at most 240 s in all; plain-56 above plain-20 in training error; ResNet-56 below
 ResNet-20; ResNet-20 at least 94.5 % Fashion-MNIST test accuracy within 60 s.
 

@@ -1,4 +1,4 @@
-"""Why did ResNet-56 train worse than ResNet-20 (issue 6)? Variants side by side.
+"""Why can ResNet-56 train worse than ResNet-20 in a short run? Variants side by side.
 
 Trains ResNet-20 and variants of ResNet-56 (option A shortcuts, rb.models.cifar_network) on a
 Fashion-MNIST subset with He et al.'s step schedule (0.1, divided by 10 at 50 % and 75 % of the

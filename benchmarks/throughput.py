@@ -40,9 +40,9 @@ ASSIGNMENT = ROOT / "solutions" / "resnet50_assignment.ipynb"
 RATIO_TARGET = 1.05
 PIPELINE_TARGET = 0.9
 # Both sides of the pipeline comparison take their best timing (the fastest epoch after the
-# first; the fastest of BLOCKS blocks of steps): on a shared 2-core VM the same epoch of the same
-# model took anywhere from 1.4 to 2.7 s, whichever code path ran, and the fastest run is the
-# one least disturbed by the neighbours.
+# first; the fastest of BLOCKS blocks of steps): on a shared machine the same epoch of the same
+# model can take twice as long from one run to the next, whichever code path runs, and the
+# fastest run is the one least disturbed by the neighbours.
 BLOCKS = 3
 # Dense bf16/fp16 tensor-core peaks (FLOP/s) by a part of the device's name.
 PEAK_FLOPS = {"H200": 989e12, "H100": 989e12, "A100": 312e12, "L4": 121e12, "A10": 125e12,

@@ -45,7 +45,7 @@ from . import models  # noqa: E402
 
 # The drawing modules load Matplotlib, which a training-only machine (the GPU check) may lack:
 # they are imported when first used, as rb.diagrams and rb.plots.
-_LAZY_MODULES = ("diagrams", "plots", "ch3_plots", "shortcut_diagrams")
+_LAZY_MODULES = ("drawing", "diagrams", "plots")
 
 
 def __getattr__(name):

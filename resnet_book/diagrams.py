@@ -1,52 +1,51 @@
-"""Block diagrams drawn with matplotlib: boxes for operations, labelled arrows for tensors."""
+"""Block diagrams: boxes for operations, arrows labelled with the tensors between them.
+
+The blocks of chapters 1, 2 and 5 are drawn in a row, one size for every chapter; chapter 4's
+panels show how a shortcut is matched to a block whose output has another shape. Only drawing
+lives here: the blocks themselves are built in the chapters.
+"""
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
-from matplotlib.patches import Circle, FancyArrowPatch, FancyBboxPatch
+import numpy as np
 
-OPERATION_COLOURS = {"linear": "#DCE9F5", "relu": "#F9E0C7", "add": "#E2F0D9",
-                     "conv": "#DCE9F5", "bn": "#E8E0F3"}
+from .drawing import PALETTE, adder, arrow, box, line
+
+# The fill of a box says what the operation is: weights, activation, normalisation, or an
+# operation without weights (the sum, and the shortcuts that only pad or pool).
+OPERATION_COLOURS = {"linear": PALETTE["light blue"], "conv": PALETTE["light blue"],
+                     "relu": PALETTE["light orange"], "bn": PALETTE["light purple"],
+                     "add": PALETTE["light green"], "free": PALETTE["light green"]}
 OPERATION_NAMES = {"linear": "linear map", "relu": "ReLU", "add": "add", "conv": "convolution",
                    "bn": "batch norm"}
+SHORTCUT_COLOUR = PALETTE["dark green"]
+NOTE_COLOUR = PALETTE["dim ink"]
 FONT_SIZE = 14
 ARROW = 1.9  # length of the arrows between operations, in data units
 
 
-def _box(ax, x, text, kind, width, height=0.9):
+def _operation(ax, x, text, kind, width, height=0.9):
     if kind == "add":
-        ax.add_patch(Circle((x, 0), width / 2, facecolor=OPERATION_COLOURS[kind],
-                            edgecolor="#333333", linewidth=1.3))
+        adder(ax, (x, 0), width / 2, OPERATION_COLOURS[kind], text, fontsize=FONT_SIZE)
     else:
-        ax.add_patch(FancyBboxPatch((x - width / 2, -height / 2), width, height,
-                                    boxstyle="round,pad=0.02,rounding_size=0.15",
-                                    facecolor=OPERATION_COLOURS[kind], edgecolor="#333333",
-                                    linewidth=1.3))
-    ax.text(x, 0, text, ha="center", va="center", fontsize=FONT_SIZE)
+        box(ax, (x, 0), width, height, text, OPERATION_COLOURS[kind], fontsize=FONT_SIZE)
 
 
-def _arrow(ax, start, end, label=None, **style):
-    ax.add_patch(FancyArrowPatch(start, end, arrowstyle="-|>", mutation_scale=16,
-                                 color=style.pop("color", "#333333"), linewidth=1.4, **style))
-    if label:
-        ax.text((start[0] + end[0]) / 2, start[1] + 0.22, label, ha="center", va="bottom",
-                fontsize=FONT_SIZE)
-
-
-def _chain(ax, operations, tensors, arrow=ARROW):
+def _chain(ax, operations, tensors, arrow_length=ARROW):
     """Draw operations left to right with the tensors on the arrows; return box centres."""
-    x, centres = arrow, []
-    _arrow(ax, (0, 0), (x, 0), tensors[0])
+    x, centres = arrow_length, []
+    arrow(ax, [(0, 0), (x, 0)], tensors[0])
     for (text, kind, width), tensor in zip(operations, tensors[1:]):
         centres.append(x + width / 2)
-        _box(ax, x + width / 2, text, kind, width)
+        _operation(ax, x + width / 2, text, kind, width)
         x += width
-        _arrow(ax, (x, 0), (x + arrow, 0), tensor)
-        x += arrow
+        arrow(ax, [(x, 0), (x + arrow_length, 0)], tensor)
+        x += arrow_length
     for centre, (_, kind, _) in zip(centres, operations):
         if kind != "add" and centre == min(c for c, op in zip(centres, operations)
                                            if op[1] == kind):
             ax.text(centre, -0.75, OPERATION_NAMES[kind], ha="center", va="top",
-                    fontsize=11, color="#555555")
+                    fontsize=11, color=NOTE_COLOUR)
     ax.set_xlim(-0.1, x + 0.1)
     ax.set_aspect("equal")
     ax.axis("off")
@@ -78,10 +77,10 @@ def residual_block(ax=None):
                      [r"$a^{[l]}$", r"$z^{[l+1]}$", r"$a^{[l+1]}$", r"$z^{[l+2]}$", "",
                       r"$a^{[l+2]}$"])
     start, plus, top = ARROW * 0.8, centres[3], 1.6
-    ax.plot([start, start, plus], [0, top, top], color="#2E7D32", linewidth=1.6)
-    _arrow(ax, (plus, top), (plus, 0.4), color="#2E7D32")
+    line(ax, [(start, 0), (start, top), (plus, top)], SHORTCUT_COLOUR)
+    arrow(ax, [(plus, top), (plus, 0.4)], colour=SHORTCUT_COLOUR)
     ax.text((start + plus) / 2, top + 0.12, r"shortcut: $a^{[l]}$", ha="center", va="bottom",
-            fontsize=FONT_SIZE - 1, color="#2E7D32")
+            fontsize=FONT_SIZE - 1, color=SHORTCUT_COLOUR)
     ax.set_ylim(-1.2, top + 0.8)
     return ax
 
@@ -108,28 +107,102 @@ def bottleneck_block(ax=None, projection=False):
                    3.0 if projection else 2.2), bn, relu,
                   ("$f{\\times}f$ conv\n$F_2$, same", "conv", 2.6), bn, relu,
                   ("1x1 conv\n$F_3$", "conv", 2.2), bn, (r"$+$", "add", 0.8), relu]
-    centres = _chain(ax, operations, [r"$a^{[l]}$"] + [""] * 9 + [r"$a^{[l+3]}$"], arrow=1.25)
-    ax.add_patch(FancyArrowPatch((-1.4, 0), (0.05, 0), arrowstyle="-", color="#333333",
-                                 linewidth=1.4))   # a longer input arrow: room for its label
+    centres = _chain(ax, operations, [r"$a^{[l]}$"] + [""] * 9 + [r"$a^{[l+3]}$"],
+                     arrow_length=1.25)
+    arrow(ax, [(-1.4, 0), (0.05, 0)], head=None)   # a longer input arrow: room for its label
     start, plus, top = -0.5, centres[8], 1.8
-    colour = "#2E7D32"
     if projection:
         middle = (start + plus) / 2
-        ax.plot([start, start, middle - 2.6], [0, top, top], color=colour, linewidth=1.6)
-        ax.add_patch(FancyBboxPatch((middle - 2.6, top - 0.45), 5.2, 0.9,
-                                    boxstyle="round,pad=0.02,rounding_size=0.15",
-                                    facecolor=OPERATION_COLOURS["conv"], edgecolor=colour,
-                                    linewidth=1.3))
-        ax.text(middle, top, "1x1 conv $F_3$, stride $s$; BN", ha="center", va="center",
-                fontsize=FONT_SIZE - 2)
-        ax.plot([middle + 2.6, plus], [top, top], color=colour, linewidth=1.6)
+        line(ax, [(start, 0), (start, top), (middle - 2.6, top)], SHORTCUT_COLOUR)
+        box(ax, (middle, top), 5.2, 0.9, "1x1 conv $F_3$, stride $s$; BN",
+            OPERATION_COLOURS["conv"], edge=SHORTCUT_COLOUR, fontsize=FONT_SIZE - 2)
+        line(ax, [(middle + 2.6, top), (plus, top)], SHORTCUT_COLOUR)
         label = r"projection shortcut $W_s a^{[l]}$"
     else:
-        ax.plot([start, start, plus], [0, top, top], color=colour, linewidth=1.6)
+        line(ax, [(start, 0), (start, top), (plus, top)], SHORTCUT_COLOUR)
         label = r"identity shortcut $a^{[l]}$"
-    _arrow(ax, (plus, top), (plus, 0.4), color=colour)
+    arrow(ax, [(plus, top), (plus, 0.4)], colour=SHORTCUT_COLOUR)
     ax.text(plus - 0.2, top + 0.55, label, ha="right", va="bottom", fontsize=FONT_SIZE - 2,
-            color=colour)
+            color=SHORTCUT_COLOUR)
     ax.set_xlim(-1.5, ax.get_xlim()[1])
     ax.set_ylim(-1.2, top + 1.2)
     return ax
+
+
+# Chapter 4's panels are smaller than the blocks above: thinner outlines and arrows, smaller text.
+PANEL_BOX = dict(rounding=0.1, linewidth=1.1, fontsize=10)
+PANEL_ARROW = dict(head=12, linewidth=1.2, shrink=0, label_gap=0.12, fontsize=10)
+MAIN_Y, SHORT_Y = 1.0, -0.9
+
+# The ways to match a shortcut, as (panel title, text of the shortcut's box, kind of box, note
+# under it).
+SHORTCUT_PANELS = {
+    "A": ("(A) zero-padding shortcut", "keep every $s$-th pixel,\nappend $C'-C$ zero channels",
+          "free", "no parameters; identity in the other blocks"),
+    "B": ("(B) projection where the shape changes",
+          "$W_s$: $1\\times1$ conv, stride $s$,\nthen BN", "conv",
+          "$C\\,C'$ weights; identity in the other blocks"),
+    "C": ("(C) projection on every shortcut",
+          "$W_s$: $1\\times1$ conv, stride $s$,\nthen BN", "conv",
+          "$C\\,C'$ weights; a projection in every block too"),
+    "pool": ("Shortcut across a pooling layer",
+             "average-pool $s\\times s$, stride $s$,\nappend $C'-C$ zero channels", "free",
+             "no parameters; identity in the other blocks"),
+}
+
+
+def _panel_box(ax, x, y, width, text, kind, height=0.62):
+    box(ax, (x, y), width, height, text, OPERATION_COLOURS[kind], **PANEL_BOX)
+
+
+def residual_block_with_shortcut(ax, option="B"):
+    """One shape-changing residual block (stride s, C -> C' channels) and its shortcut.
+
+    The main path runs along the top, the shortcut along the bottom through the operation
+    that matches its shape to z^[l+2]; ``option`` is "A", "B", "C" or "pool".
+    """
+    title, text, kind, note = SHORTCUT_PANELS[option]
+    add_x, end_x = 11.8, 14.6
+    # Main path: two convolutions with BN, a ReLU between them.
+    arrow(ax, [(0, MAIN_Y), (2.0, MAIN_Y)], **PANEL_ARROW)
+    _panel_box(ax, 3.5, MAIN_Y, 3.0, "$3\\times3$ conv, stride $s$\n+ BN", "conv")
+    arrow(ax, [(5.0, MAIN_Y), (5.6, MAIN_Y)], **PANEL_ARROW)
+    _panel_box(ax, 5.95, MAIN_Y, 0.7, "$g$", "relu")
+    arrow(ax, [(6.3, MAIN_Y), (7.2, MAIN_Y)], "$a^{[l+1]}$", **PANEL_ARROW)
+    _panel_box(ax, 8.6, MAIN_Y, 2.8, "$3\\times3$ conv\n+ BN", "conv")
+    arrow(ax, [(10.0, MAIN_Y), (add_x - 0.25, MAIN_Y)], "$z^{[l+2]}$", **PANEL_ARROW)
+    ax.text(10.72, MAIN_Y - 0.12, "$n/s\\times n/s\\times C'$",
+            ha="center", va="top", fontsize=8, color=NOTE_COLOUR)
+    # The sum and the last ReLU.
+    adder(ax, (add_x, MAIN_Y), 0.25, PALETTE["white"], "+", linewidth=1.1, fontsize=13)
+    arrow(ax, [(add_x + 0.25, MAIN_Y), (add_x + 0.75, MAIN_Y)], **PANEL_ARROW)
+    _panel_box(ax, add_x + 1.1, MAIN_Y, 0.7, "$g$", "relu")
+    arrow(ax, [(add_x + 1.45, MAIN_Y), (end_x, MAIN_Y)], "$a^{[l+2]}$", **PANEL_ARROW)
+    # The shortcut: down from a^[l], through its operation, up into the sum.
+    ax.text(1.0, MAIN_Y + 0.12, "$a^{[l]}$", ha="center", va="bottom", fontsize=11)
+    ax.text(1.3, MAIN_Y - 0.12, "$n\\times n\\times C$", ha="center", va="top",
+            fontsize=9, color=NOTE_COLOUR)
+    box_x, box_width = 6.4, 5.4
+    arrow(ax, [(0.5, MAIN_Y), (0.5, SHORT_Y), (box_x - box_width / 2, SHORT_Y)],
+          "shortcut", label_at=1, **{**PANEL_ARROW, "label_gap": 0.08})
+    _panel_box(ax, box_x, SHORT_Y, box_width, text, kind, height=0.8)
+    arrow(ax, [(box_x + box_width / 2, SHORT_Y), (add_x, SHORT_Y), (add_x, MAIN_Y - 0.25)],
+          **PANEL_ARROW)
+    ax.text(box_x, SHORT_Y - 0.5, note, ha="center", va="top", fontsize=9.5,
+            color=NOTE_COLOUR)
+    ax.set_title(title, fontsize=11, loc="left")
+    ax.set_xlim(-0.1, end_x + 0.1)
+    ax.set_ylim(SHORT_Y - 1.05, MAIN_Y + 0.75)
+    ax.set_aspect("equal")
+    ax.axis("off")
+    return ax
+
+
+def shortcut_options(options=("A", "B", "C", "pool"), width=9.5):
+    """A figure with one panel per way of matching the shortcut; returns (fig, axes)."""
+    fig, axes = plt.subplots(len(options), 1, figsize=(width, 2.45 * len(options)))
+    axes = np.atleast_1d(axes).ravel()
+    for ax, option in zip(axes, options):
+        residual_block_with_shortcut(ax, option)
+    fig.tight_layout()
+    return fig, axes

@@ -328,9 +328,9 @@ def _build_before_fit(model, x, y):
     """Create the optimizer's and the metrics' variables before ``fit`` traces the step.
 
     Under TensorFlow, Keras otherwise creates them while tracing the training step, and
-    TensorFlow then traces the whole step a second time: about 5 of a ResNet-56's first 14 s
-    here. Keras' own symbolic build does it (it runs no computation); where a Keras version
-    lacks it, ``fit`` builds them itself as before, only more slowly.
+    TensorFlow then traces the whole step a second time, a large share of a deep network's
+    first epoch on a CPU. Keras' own symbolic build does it (it runs no computation); where a
+    Keras version lacks it, ``fit`` builds them itself as before, only more slowly.
     """
     symbolic_build = getattr(model, "_symbolic_build", None)
     if symbolic_build is not None:

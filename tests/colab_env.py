@@ -1,6 +1,6 @@
 """A Colab-like virtual environment for the tests, built once and cached.
 
-Google Colab's default runtime (see "Colab as it is" in the design notes) has Python 3.13,
+Google Colab's default runtime (its published package lists) has Python 3.13,
 TensorFlow 2.20.0, Keras 3.13.2, NumPy 2.1.3 and Matplotlib 3.10.0, and not the book's helper
 package. This module builds a virtual environment with those versions (plus what the test
 harness needs to run a notebook: nbval, ipykernel, pytest) under ``<repo>/.cache/colab-venv``,
@@ -27,7 +27,7 @@ from pathlib import Path
 
 from book_tools.repository import CACHE
 
-# Colab's versions (design notes, "Colab as it is"); the last three are the harness, not Colab.
+# Colab's versions; HARNESS below is what the tests need to run a notebook, not Colab.
 COLAB_PINS = {
     "tensorflow-cpu": "2.20.0",
     "keras": "3.13.2",

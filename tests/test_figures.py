@@ -1,0 +1,191 @@
+"""The book's figures draw without error, in the one palette, and a label keeps its colour."""
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+from matplotlib.colors import to_rgba  # noqa: E402
+
+import resnet_book as rb  # noqa: E402
+from resnet_book import diagrams, plots  # noqa: E402
+from resnet_book.drawing import PALETTE  # noqa: E402
+
+PALETTE_RGBA = {to_rgba(colour) for colour in PALETTE.values()}
+TEXT_DEFAULT = to_rgba(matplotlib.rcParams["text.color"])
+# The labels the chapters plot.
+PLAIN = [f"plain-{depth}" for depth in (8, 20, 32, 56)]
+RESIDUAL = [f"resnet-{depth}" for depth in (8, 20, 32, 56)]
+CHAPTER_3 = ["plain-56", "resnet-56", "resnet-56-zero", "resnet-20"]
+CHAPTER_5 = ["plain-20", "plain-56", "resnet-20", "resnet-56", "resnet-56 zero γ"]
+
+
+@pytest.fixture(autouse=True)
+def close_figures():
+    yield
+    plt.close("all")
+
+
+def runs(labels, epochs=4):
+    """Real TrainingRuns with made-up histories, one per label."""
+    made = {}
+    for index, label in enumerate(labels):
+        loss = list(np.linspace(2.3, 0.5 / (index + 1), epochs))
+        accuracy = list(np.linspace(0.1, 0.9 - 0.05 * index, epochs))
+        made[label] = rb.TrainingRun(label, {"loss": loss, "accuracy": accuracy,
+                                             "val_accuracy": accuracy}, 1.0, loss[-1],
+                                     accuracy[-1])
+    return made
+
+
+def norms(labels, layers=6):
+    return {label: list(np.geomspace(1e-3 * (index + 1), 1, layers))
+            for index, label in enumerate(labels)}
+
+
+def line_colours(ax):
+    """{legend label: RGBA} of the axes' labelled lines."""
+    return {line.get_label(): to_rgba(line.get_color()) for line in ax.get_lines()
+            if not line.get_label().startswith("_")}
+
+
+def drawn_colours(ax):
+    """Every colour the axes' patches, lines and coloured texts use."""
+    colours = {to_rgba(line.get_color()) for line in ax.get_lines()}
+    for patch in ax.patches:
+        colours |= {tuple(patch.get_facecolor()), tuple(patch.get_edgecolor())}
+    colours |= {to_rgba(text.get_color()) for text in ax.texts} - {TEXT_DEFAULT}
+    return colours
+
+
+def render(fig):
+    """Draw the figure as the book does: mathtext and layout errors only show up here."""
+    fig.canvas.draw()
+    return fig
+
+
+DIAGRAMS = {
+    "plain_block": lambda ax: diagrams.plain_block(ax),
+    "residual_block": lambda ax: diagrams.residual_block(ax),
+    "bottleneck_block": lambda ax: diagrams.bottleneck_block(ax),
+    "bottleneck_block projection": lambda ax: diagrams.bottleneck_block(ax, projection=True),
+    **{f"residual_block_with_shortcut {option}":
+       (lambda ax, option=option: diagrams.residual_block_with_shortcut(ax, option))
+       for option in diagrams.SHORTCUT_PANELS},
+}
+
+
+@pytest.mark.parametrize("name", DIAGRAMS)
+def test_diagram_draws_on_the_given_axes_in_the_palette(name):
+    fig, ax = plt.subplots(figsize=(12, 3))
+    assert DIAGRAMS[name](ax) is ax
+    render(fig)
+    assert ax.patches, "no boxes or arrows drawn"
+    assert drawn_colours(ax) <= PALETTE_RGBA, drawn_colours(ax) - PALETTE_RGBA
+
+
+def test_diagram_figures_draw_every_panel():
+    fig = render(diagrams.plain_and_residual())
+    assert len(fig.axes) == 2 and all(ax.patches for ax in fig.axes)
+    # Both blocks on one scale, so their boxes line up.
+    assert fig.axes[0].get_xlim() == fig.axes[1].get_xlim()
+    fig, axes = diagrams.shortcut_options()
+    render(fig)
+    assert [ax.get_title(loc="left") for ax in axes] == [
+        title for title, *_ in diagrams.SHORTCUT_PANELS.values()]
+    fig, axes = diagrams.shortcut_options(("B",))
+    assert len(axes) == 1
+
+
+def test_diagrams_draw_on_the_current_axes_by_default():
+    fig, ax = plt.subplots()
+    assert diagrams.plain_block() is ax
+
+
+def test_box_colour_says_what_the_operation_is():
+    # A convolution in chapter 4's panels has the fill of one in chapter 5's bottleneck block.
+    _, (panel, bottleneck) = plt.subplots(2, 1)
+    diagrams.residual_block_with_shortcut(panel, "B")
+    diagrams.bottleneck_block(bottleneck)
+    conv = to_rgba(diagrams.OPERATION_COLOURS["conv"])
+    assert conv in {tuple(patch.get_facecolor()) for patch in panel.patches}
+    assert conv in {tuple(patch.get_facecolor()) for patch in bottleneck.patches}
+
+
+PLOTS = {
+    "training_loss": lambda ax: plots.training_loss(runs(PLAIN + RESIDUAL), ax),
+    "training_loss_by_network": lambda ax: plots.training_loss_by_network(runs(CHAPTER_3), ax),
+    "training_loss_by_run": lambda ax: plots.training_loss_by_run(
+        runs(["resnet-20 (A)", "resnet-20 (B)"]), ax),
+    "gradient_norms": lambda ax: plots.gradient_norms(norms(PLAIN), ax),
+    "per_block": lambda ax: plots.per_block(norms(CHAPTER_3[:3]), ax, log=True),
+    "error_curves": lambda ax: plots.error_curves(runs(CHAPTER_5), ax, key="val_accuracy"),
+    "error_by_depth": lambda ax: plots.error_by_depth(runs(PLAIN + RESIDUAL), ax),
+}
+
+
+@pytest.mark.parametrize("name", PLOTS)
+def test_plot_draws_on_the_given_axes_in_the_palette(name):
+    fig, ax = plt.subplots()
+    assert PLOTS[name](ax) is ax
+    render(fig)
+    assert line_colours(ax), "no labelled lines"
+    assert drawn_colours(ax) <= PALETTE_RGBA, drawn_colours(ax) - PALETTE_RGBA
+    assert ax.get_legend() is not None
+
+
+def test_a_label_has_one_colour_in_every_depth_coloured_plot():
+    seen: dict[str, set] = {}
+    for draw in (lambda ax: plots.training_loss(runs(PLAIN), ax),
+                 lambda ax: plots.training_loss(runs(PLAIN[::-1]), ax),
+                 lambda ax: plots.training_loss(runs(["plain-56"]), ax),
+                 lambda ax: plots.gradient_norms(norms(["resnet-56", "plain-56"]), ax),
+                 lambda ax: plots.error_curves(runs(CHAPTER_5), ax)):
+        _, ax = plt.subplots()
+        draw(ax)
+        for label, colour in line_colours(ax).items():
+            seen.setdefault(label, set()).add(colour)
+    assert all(len(colours) == 1 for colours in seen.values()), seen
+    assert seen["plain-56"] == {to_rgba(plots.DEPTH_COLOURS[56])}
+    assert seen["resnet-56 zero γ"] == seen["resnet-56"]
+
+
+@pytest.mark.parametrize("label, depth", [
+    ("plain-56", 56), ("resnet-110", 110), ("resnet-56 zero γ", 56), ("resnet-20 (A)", 20),
+    ("resnet-56-zero", 56), ("ResNet-8", 8), ("mystery", None), ("net 20", None)])
+def test_depth_is_the_number_after_the_first_dash(label, depth):
+    assert plots.depth_of(label) == depth
+
+
+def test_networks_of_one_depth_are_told_apart_where_a_chapter_compares_them():
+    for draw in (lambda ax: plots.training_loss_by_network(runs(CHAPTER_3), ax),
+                 lambda ax: plots.per_block(norms(CHAPTER_3), ax)):
+        _, ax = plt.subplots()
+        draw(ax)
+        colours = line_colours(ax)
+        assert len(set(colours.values())) == len(CHAPTER_3), colours
+        assert colours == {label: to_rgba(plots.NETWORK_STYLES[label]["color"])
+                           for label in CHAPTER_3}
+    _, ax = plt.subplots()
+    plots.training_loss_by_run(runs(["resnet-20 (A)", "resnet-20 (B)"]), ax)
+    first, second = (line for line in ax.get_lines() if line.get_label().startswith("resnet"))
+    assert first.get_color() != second.get_color()
+    assert first.get_linestyle() != second.get_linestyle()
+
+
+def test_error_by_depth_draws_one_line_per_kind():
+    _, ax = plt.subplots()
+    plots.error_by_depth(runs(RESIDUAL + PLAIN), ax, measure="loss")
+    lines = {line.get_label(): line for line in ax.get_lines()}
+    assert set(lines) == {"plain", "resnet"}
+    assert list(lines["plain"].get_xdata()) == [8, 20, 32, 56]
+    assert to_rgba(lines["plain"].get_color()) == to_rgba(plots.PLAIN_COLOUR)
+    assert lines["plain"].get_linestyle() == "--" and lines["resnet"].get_linestyle() == "-"
+    with pytest.raises(ValueError, match="measure"):
+        plots.error_by_depth(runs(PLAIN), ax, measure="accuracy")
+
+
+def test_figure_modules_load_lazily_as_attributes_of_the_package():
+    assert rb.plots is plots and rb.diagrams is diagrams
+    assert rb.drawing.PALETTE is PALETTE
