@@ -24,12 +24,13 @@ from book_tools.repository import ROOT
 REFERENCE = ROOT / "solutions" / "resnet50_assignment.ipynb"
 
 from book_tools.exercises import make_exercise
+from resnet_grader.conventions import marker_name
 
 
 def _with(name: str, old: str, new: str, count: int = 1) -> nbformat.NotebookNode:
     """The reference with one answer cell edited (``count`` times old -> new; -1: all)."""
     nb = nbformat.read(REFERENCE, as_version=4)
-    cell = next(c for c in nb.cells if c.source.startswith(f"# GRADED FUNCTION: {name}"))
+    cell = next(c for c in nb.cells if marker_name(c.source) == name)
     if old not in cell.source:
         raise ValueError(f"{old!r} is not in the answer cell of {name}")
     cell.source = cell.source.replace(old, new, count)
@@ -51,8 +52,7 @@ def _colab_saved(nb: nbformat.NotebookNode) -> str:
 def submissions() -> dict:
     solution = nbformat.read(REFERENCE, as_version=4)
     marker_deleted = nbformat.read(REFERENCE, as_version=4)
-    cell = next(c for c in marker_deleted.cells
-                if c.source.startswith("# GRADED FUNCTION: ResNet50"))
+    cell = next(c for c in marker_deleted.cells if marker_name(c.source) == "ResNet50")
     cell.source = cell.source.split("\n", 1)[1]
     text = nbformat.writes(solution)
     return {

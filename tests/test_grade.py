@@ -23,6 +23,7 @@ import pytest
 from book_tools.exercises import make_exercise
 from book_tools.exercises import add_expected_outputs
 from resnet_grader.cli import main
+from resnet_grader.conventions import is_visible_check
 
 from .nbtools import ROOT
 
@@ -101,7 +102,7 @@ def edited_checks():
     answer_cell(nb, "relu").metadata["tags"] = ["raises-exception", "nbval-skip"]
     index = nb.cells.index(answer_cell(nb, "relu"))
     check = nb.cells[index + 1]
-    assert "NBVAL_CHECK_OUTPUT" in check.source
+    assert is_visible_check(check)
     check.source = "# NBVAL_CHECK_OUTPUT\nprint('[0. 0. 3.]')"
     check.outputs = [nbformat.v4.new_output("stream", name="stdout", text="[0. 0. 3.]\n")]
     check.execution_count = 3
@@ -413,7 +414,7 @@ def test_checks_are_associated_with_parts_as_documented():
 
     def code(source, outputs=True):
         cell = Cell("code", source)
-        if outputs and "NBVAL_CHECK_OUTPUT" in source:
+        if outputs and is_visible_check(cell):
             cell.outputs, cell.execution_count = [{"output_type": "stream", "name": "stdout",
                                                    "text": "x\n"}], 1
         return cell
