@@ -15,12 +15,14 @@ from __future__ import annotations
 import argparse
 import copy
 import re
+import textwrap
 import sys
 from pathlib import Path
 
-from resnet_grader.conventions import (BEGIN_SOLUTION as BEGIN, END_SOLUTION as END, META_KEY,
-                                       PLACEHOLDER, is_hidden_check, is_visible_check,
-                                       text_outputs)
+from resnet_grader.conventions import (BEGIN_SOLUTION as BEGIN, END_SOLUTION as END,
+                                       EXPECTED_OUTPUT_CALL, HINT,
+                                       HINT_MORE, META_KEY, PLACEHOLDER, hints, is_hidden_check,
+                                       is_visible_check, printed_text, text_outputs)
 
 from .repository import ROOT
 
@@ -62,6 +64,53 @@ def make_exercise(solution):
     return exercise
 
 
+def _string(text: str) -> str:
+    """``text`` as a Python string literal: double-quoted unless it holds double quotes only."""
+    text = text.replace("\\", "\\\\")
+    if '"' in text and "'" not in text:
+        return "'" + text + "'"
+    return '"' + text.replace('"', '\\"') + '"'
+
+
+def _hint_argument(hint: str, indent: int, width: int = 79) -> str:
+    """``hint="..."``, split over lines of at most ``width`` characters where it is long."""
+    one_line = f"hint={_string(hint)}"
+    if indent + len(one_line) + 1 <= width:
+        return one_line
+    lines = textwrap.wrap(hint, width - indent - len("hint=(") - 4)
+    parts = [_string(line + " ") for line in lines[:-1]] + [_string(lines[-1])]
+    pad = " " * (indent + len("hint=("))
+    return "hint=(" + ("\n" + pad).join(parts) + ")"
+
+
+def expected_output_call(expected: str, hint: str | None) -> str:
+    """The line(s) a student's check starts with: what it should print, and the hint."""
+    if '"""' in expected or "\\" in expected:
+        literal = _string(expected)
+    else:
+        literal = '"""\\\n' + expected + '"""'
+    call = f"rb.{EXPECTED_OUTPUT_CALL}({literal}"
+    if hint:
+        last_line = call.rsplit("\n", 1)[-1]
+        call += ", " + _hint_argument(hint, len(last_line) + 2)
+    return call + ")"
+
+
+def student_check(source: str, outputs) -> str:
+    """A visible check as the student's notebook shows it: its leading comments (without the
+    hints), then the expected output and the hint, then the check's code."""
+    lines = source.split("\n")
+    header = 0
+    while header < len(lines) and lines[header].lstrip().startswith("#"):
+        header += 1
+    kept = [line for line in lines[:header]
+            if not (HINT.match(line) or HINT_MORE.match(line))]
+    printed = printed_text(outputs)
+    expected = printed["stdout"] + printed["result"]
+    hint = " ".join(hints(source)) or None
+    return "\n".join(kept + [expected_output_call(expected, hint)] + lines[header:])
+
+
 def add_expected_outputs(exercise, solution):
     """A copy of ``exercise`` (made from ``solution`` by :func:`make_exercise`) whose visible
     checks carry the solution's text outputs in their metadata (``META_KEY``).
@@ -75,6 +124,7 @@ def add_expected_outputs(exercise, solution):
 
     for target, source in zip(checks(exercise), checks(solution)):
         target.metadata[META_KEY] = {"expected_output": text_outputs(source.get("outputs"))}
+        target.source = student_check(source.source, source.get("outputs"))
     return exercise
 
 

@@ -41,6 +41,7 @@ from .training import (train, describe_run, device_name, TrainingRun, Accelerati
                        acceleration, use_precision, training_precision, paper_sgd)
 from .seeds import seed  # noqa: E402
 from .prose import claim, glue  # noqa: E402
+from .checks import expect_output  # noqa: E402
 from . import models  # noqa: E402
 
 # The drawing modules load Matplotlib, which a training-only machine (the GPU check) may lack:
@@ -61,5 +62,5 @@ __version__ = "0.1.0"
 __all__ = [
     "Profile", "get_profile", "PROFILES", "DATASETS", "load_data", "train",
     "describe_run", "device_name", "TrainingRun", "seed", "glue", "Acceleration",
-    "acceleration", "use_precision", "training_precision", "paper_sgd", "claim",
+    "acceleration", "use_precision", "training_precision", "paper_sgd", "claim", "expect_output",
 ]

@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .conventions import (HIDDEN, META_KEY, POINTS, PART, MARKER, hints, is_hidden_check,
-                          is_skipped, is_visible_check, marker_name)
+                          is_skipped, is_visible_check, marker_name,
+                          without_expected_output_call)
 
 
 
@@ -189,7 +190,8 @@ def parse_assignment(cells: list[Cell], *, self_check: bool = False) -> Assignme
             continue  # a check before any graded part, about none: not graded
         summary = ""
         if kind == "visible":
-            summary = next((line.strip() for line in cell.source.splitlines()
+            summary = next((line.strip() for line in
+                            without_expected_output_call(cell.source).splitlines()
                             if line.strip() and not line.lstrip().startswith("#")), "")
             summary = summary if len(summary) <= 60 else summary[:57] + "..."
             if self_check and cell.expected_output is None:

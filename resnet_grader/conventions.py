@@ -20,13 +20,17 @@ describes them for people.
   hint goes on over the comment lines right after it that are indented by two spaces or more.
 - A code cell whose first line starts with ``# SKIPPED WHEN GRADING`` is not run when grading.
 - A released exercise's visible check carries the reference's text output in its metadata,
-  ``{META_KEY: {"expected_output": [...]}}``, for a student's self-check.
+  ``{META_KEY: {"expected_output": [...]}}``, for a student's self-check, and starts with
+  ``rb.expect_output(<that text>, hint=...)``, which prints a verdict under the check in the
+  student's notebook; the grader removes that call before it compares (see
+  :func:`without_expected_output_call`).
 
 Only text is compared: a cell's outputs are reduced by :func:`text_outputs` (stdout, stderr and
 the ``text/plain`` of results), which is what nbval compares for the book's checks.
 """
 from __future__ import annotations
 
+import ast
 import re
 
 BEGIN_SOLUTION = "### BEGIN SOLUTION"
@@ -42,6 +46,9 @@ SKIPPED_WHEN_GRADING = "# SKIPPED WHEN GRADING"
 META_KEY = "resnet_book"  # cell metadata of a released exercise: {"expected_output": [...]}
 # cell metadata of the notebook the grader runs: {"cell": <index among the reference's code cells>}
 ID_KEY = "resnet_book_grade"
+# A released exercise's visible check starts with a call to this function of the helper
+# package (resnet_book.checks), which states the expected output and prints a verdict.
+EXPECTED_OUTPUT_CALL = "expect_output"
 
 MARKER = re.compile(r"^[ \t]*#[ \t]*GRADED FUNCTION[ \t]*:[ \t]*([A-Za-z_]\w*)", re.M)
 POINTS = re.compile(r"^[ \t]*#[ \t]*POINTS[ \t]*:[ \t]*(\d+(?:\.\d+)?)[ \t]*$", re.M)
@@ -173,3 +180,20 @@ def printed_text(outputs) -> dict:
             out["error"] = f"{output.get('ename', '')}: {output.get('evalue', '')}".strip()
             out["ename"] = output.get("ename", "")
     return out
+
+
+def without_expected_output_call(source: str) -> str:
+    """A student's visible check without its ``rb.expect_output(...)`` statement, so that it
+    prints exactly what the reference's check prints. Code that does not parse is returned as
+    it is (running it reports the error)."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return source
+    lines = source.split("\n")
+    for node in reversed(tree.body):
+        call = node.value if isinstance(node, ast.Expr) else None
+        if (isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute)
+                and call.func.attr == EXPECTED_OUTPUT_CALL):
+            del lines[node.lineno - 1:node.end_lineno]
+    return "\n".join(lines)

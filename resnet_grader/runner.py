@@ -15,7 +15,8 @@ from pathlib import Path
 import nbformat
 
 from .assignment import Assignment
-from .conventions import ID_KEY, is_visible_check, neutralize, text_outputs
+from .conventions import (ID_KEY, is_visible_check, neutralize, text_outputs,
+                          without_expected_output_call)
 
 PLUGIN_MODULE = "resnet_grader.plugin"
 # The folder that holds this package, for the nbval run to import the plugin from.
@@ -66,6 +67,8 @@ def build_notebook(assignment: Assignment, answers: dict | None, *, self_check: 
         if cell.tags:
             code.metadata["tags"] = list(cell.tags)
         if index in checked:
+            if self_check:
+                code.source = without_expected_output_call(source)
             stored = cell.expected_output if self_check else cell.outputs
             code.outputs = [nbformat.from_dict(o) for o in text_outputs(stored)]
             code.execution_count = 1

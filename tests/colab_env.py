@@ -34,7 +34,7 @@ COLAB_PINS = {
     "numpy": "2.1.3",
     "matplotlib": "3.10.0",
 }
-HARNESS = ["nbval", "ipykernel", "pytest"]
+HARNESS = ["nbval", "nbclient", "ipykernel", "pytest"]
 REQUIREMENTS = [f"{name}=={version}" for name, version in COLAB_PINS.items()] + HARNESS
 
 PYTHON_VERSION = "3.13"

@@ -24,6 +24,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from resnet_book import checks
+from resnet_grader import conventions
 from tests import colab_env
 from tests.nbtools import (ALL_NOTEBOOKS, ROOT, cut_before, is_answer_cell, is_training_cell,
                            read, run_nbval)
@@ -203,3 +205,77 @@ def test_colab_environment():
 @pytest.mark.parametrize("path", ALL_NOTEBOOKS, ids=relative)
 def test_notebook_runs_alone_in_colab(path, tmp_path):
     run_like_colab(path, tmp_path, full=is_full_run(path))
+
+
+# --- check verdicts in the student's notebook -------------------------------------------------
+
+EXECUTE = Path(__file__).with_name("colab_execute.py")
+
+
+def solved(exercise: Path) -> nbformat.NotebookNode:
+    """The exercise as a student who answered everything right has it: each cell with a
+    placeholder holds the solution's cell of the same id; cells the grader skips (long
+    training) are left out."""
+    nb = read(exercise)
+    solution = {cell.id: cell.source for cell in read(ROOT / "solutions" / exercise.name).cells}
+    cells = []
+    for cell in nb.cells:
+        if conventions.is_skipped(cell):
+            continue
+        if cell.cell_type == "code" and conventions.PLACEHOLDER_LINE in cell.source:
+            cell.source = solution[cell.id]
+        cells.append(cell)
+    nb.cells = cells
+    return nb
+
+
+def executed_like_colab(nb, name: str, workdir: Path, *, allow_errors: bool):
+    """``nb`` run alone in an empty folder in the Colab-like venv's kernel (the setup cell
+    installs the helper package), returned with its outputs."""
+    env = colab_environment()
+    uninstall = env.pip("uninstall", "-y", colab_env.HELPER_DISTRIBUTION)
+    assert uninstall.returncode == 0, f"pip uninstall failed:\n{uninstall.stderr}"
+    folder = workdir / "notebook"
+    folder.mkdir(parents=True)
+    source, target = folder / name, workdir / f"executed-{name}"
+    nbformat.write(nb, source)
+    command = [str(env.python), str(EXECUTE), str(source), str(target)]
+    command += ["--allow-errors"] if allow_errors else []
+    start = time.perf_counter()
+    result = subprocess.run(command, cwd=folder, capture_output=True, text=True,
+                            timeout=FULL_TIMEOUT,
+                            env={**_clean_environ(), **RUN_ENV,
+                                 "RESNET_BOOK_SOURCE": str(package_source())})
+    assert result.returncode == 0, f"{name} did not run:\n{tail(result.stderr)}"
+    print(f"{name}: run in {time.perf_counter() - start:.0f} s (errors allowed: {allow_errors})")
+    return read(target)
+
+
+def check_verdicts(nb) -> list[str]:
+    """The verdict line under each visible check, in order ('' where there is none)."""
+    found = []
+    for cell in nb.cells:
+        if conventions.is_visible_check(cell):
+            printed = conventions.printed_text(cell.get("outputs"))["stdout"]
+            lines = [line for line in printed.splitlines()
+                     if line.startswith((checks.PASSED[:1], checks.FAILED[:1]))]
+            found.append(lines[-1] if lines else "")
+    return found
+
+
+EXERCISES = [path for path in ALL_NOTEBOOKS if path.parent.name == "exercises"]
+
+
+@pytest.mark.parametrize("path", EXERCISES, ids=relative)
+def test_every_check_says_passed_for_a_right_answer_in_colab(path, tmp_path):
+    nb = executed_like_colab(solved(path), path.name, tmp_path, allow_errors=False)
+    verdicts = check_verdicts(nb)
+    assert verdicts and all(v == checks.PASSED for v in verdicts), verdicts
+
+
+@pytest.mark.parametrize("path", EXERCISES, ids=relative)
+def test_every_check_says_failed_for_a_missing_answer_in_colab(path, tmp_path):
+    """The exercise as shipped: every answer still raises NotImplementedError."""
+    nb = executed_like_colab(read(path), path.name, tmp_path, allow_errors=True)
+    verdicts = check_verdicts(nb)
+    assert verdicts and all(v.startswith(checks.FAILED) for v in verdicts), verdicts

@@ -25,7 +25,7 @@ PACKAGES = ("resnet_book", "resnet_grader", "book_tools")
 STDLIB = set(sys.stdlib_module_names)
 # Third-party modules each package may import (top-level names), beyond the standard library.
 ALLOWED = {
-    "resnet_book": {"keras", "numpy", "matplotlib", "myst_nb",
+    "resnet_book": {"keras", "numpy", "matplotlib", "myst_nb", "IPython",
                     "jax", "tensorflow", "torch"},  # devices.py asks whichever backend runs
     "resnet_grader": {"nbformat", "nbval", "pytest"},
     "book_tools": {"nbformat", "nbclient", "yaml", "playwright", "resnet_grader"},
