@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .assignment import (Answer, Assignment, Check, NotGradable, find_answers, parse_assignment,
-                       read_cells)
+from .assignment import (Answer, Assignment, Check, NotGradable, code_lines, find_answers,
+                         parse_assignment, read_cells)
 from .runner import RunResult, build_notebook, run_notebook
 
 STATUS_GRADED = "graded"
@@ -46,6 +47,9 @@ class PartResult:
     answer_state: str = "passed"
     reason: str = ""
     checks: list = field(default_factory=list)
+    # parts whose reference answers stood in for the student's failed ones when this part was
+    # graded on its own (see grade_submission)
+    with_reference: list = field(default_factory=list)
 
     @property
     def points(self) -> float:
@@ -164,6 +168,62 @@ def interpret(assignment: Assignment, answers: dict | None, run: RunResult,
     return parts, notes, status
 
 
+def _uses(source: str, name: str) -> bool:
+    return re.search(rf"\b{re.escape(name)}\b", code_lines(source)) is not None
+
+
+def failed_dependencies(assignment: Assignment, answers: dict, parts: list) -> dict:
+    """For each failed part that uses other failed parts (in its answer or its checks), those
+    parts, and the failed parts their reference answers use in turn: ``{part: frozenset}``."""
+    failed = {p.name for p in parts if not p.passed and p.found in ("marker", "def")}
+
+    def used_by(source: str, exclude: str) -> set:
+        return {other for other in failed if other != exclude and _uses(source, other)}
+
+    dependencies = {}
+    for name in failed:
+        part = assignment.parts[name]
+        sources = [answers[name].source or ""] + [assignment.cells[c.cell].source
+                                                  for c in part.checks]
+        needed = set().union(*(used_by(source, name) for source in sources))
+        todo = list(needed)
+        while todo:
+            reference = assignment.cells[assignment.parts[todo.pop()].cell].source
+            for more in used_by(reference, name) - needed:
+                needed.add(more)
+                todo.append(more)
+        if needed:
+            dependencies[name] = frozenset(needed)
+    return dependencies
+
+
+def regrade_on_its_own(assignment: Assignment, answers: dict, grade: Grade,
+                       settings: Settings) -> None:
+    """Give each failed part that builds on other failed parts a second chance: run it again
+    with the reference's answers in place of those parts. A part that then passes earns its
+    points, and its feedback says which reference answers it was graded with; one mistake is
+    not punished twice."""
+    groups: dict = {}
+    for name, needed in failed_dependencies(assignment, answers, grade.parts).items():
+        groups.setdefault(needed, []).append(name)
+    results = {part.name: i for i, part in enumerate(grade.parts)}
+    for needed, names in groups.items():
+        substituted = dict(answers)
+        for other in needed:
+            substituted[other] = Answer(other, assignment.cells[assignment.parts[other].cell]
+                                        .source, "reference")
+        run = run_notebook(build_notebook(assignment, substituted),
+                           cell_timeout=settings.cell_timeout,
+                           total_timeout=settings.total_timeout, threads=settings.threads)
+        grade.seconds += run.seconds
+        parts, _, _ = interpret(assignment, substituted, run, settings)
+        for part in parts:
+            if part.name in names and part.passed:
+                part.found = grade.parts[results[part.name]].found
+                part.with_reference = sorted(needed, key=list(assignment.parts).index)
+                grade.parts[results[part.name]] = part
+
+
 def grade_submission(assignment: Assignment, path: Path, name: str, settings: Settings) -> Grade:
     """Grade one submission file (never raises for anything the file contains)."""
     grade = Grade(file=name, status=STATUS_GRADED, submission_sha256=sha256(path))
@@ -189,6 +249,8 @@ def grade_submission(assignment: Assignment, path: Path, name: str, settings: Se
         grade.log = run.log
         return grade
     grade.parts, grade.notes, status = interpret(assignment, answers, run, settings)
+    if not status:
+        regrade_on_its_own(assignment, answers, grade, settings)
     for answer in answers.values():
         if answer.how == "def":
             grade.notes.append(f"{answer.name}: answer found by its def/class line (the "

@@ -77,6 +77,10 @@ def feedback(grade: Grade, max_points: float, *, title: str = "Feedback") -> str
         if part.found in ("missing", "duplicated"):
             lines += [f"- Not graded: {part.reason}.", ""]
             continue
+        if part.with_reference:
+            theirs = ", ".join(f"`{name}`" for name in part.with_reference)
+            lines += [f"- Graded on its own: your {theirs} did not pass, so this part was run "
+                      f"with the reference's {theirs} in its place.", ""]
         if part.reason:
             lines += [f"- Not checked to the end, the run stopped: {part.reason}.", ""]
         if part.answer_state == "failed":

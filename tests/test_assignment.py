@@ -1,9 +1,11 @@
 """The ResNet-50 assignment (solutions/resnet50_assignment.ipynb), graded as an instructor would.
 
 The grader's robustness cases (broken files, endless loops, exits, gaming) run on a tiny
-assignment in test_grade.py; here the real reference is graded on three submissions in one
-batch: the solution, the untouched exercise, and a solution whose identity_block calls
-BatchNormalization without ``training=training`` (a usual mistake with its own hint).
+assignment in test_grade.py; here the real reference is graded on four submissions in one
+batch: the solution, the untouched exercise, a solution whose identity_block calls
+BatchNormalization without ``training=training`` (a usual mistake with its own hint), and one
+whose convolutional_block forgets the stride on its shortcut (the network built from it is
+graded with the reference's block, so that one mistake costs one part).
 The solution notebook itself, training run included, runs under nbval through pytest's
 collection of solutions/.
 """
@@ -36,6 +38,15 @@ def without_training_flag() -> nbformat.NotebookNode:
     return nb
 
 
+def shortcut_without_stride() -> nbformat.NotebookNode:
+    nb = nbformat.read(REFERENCE, as_version=4)
+    cell = next(c for c in nb.cells if marker_name(c.source) == "convolutional_block")
+    assert "shortcut = layers.Conv2D(F3, 1, strides=s," in cell.source
+    cell.source = cell.source.replace("shortcut = layers.Conv2D(F3, 1, strides=s,",
+                                      "shortcut = layers.Conv2D(F3, 1,")
+    return nb
+
+
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
     folder = tmp_path_factory.mktemp("assignment-submissions")
@@ -43,6 +54,7 @@ def graded(tmp_path_factory):
     nbformat.write(solution, folder / "solution.ipynb")
     nbformat.write(make_exercise(copy.deepcopy(solution)), folder / "exercise.ipynb")
     nbformat.write(without_training_flag(), folder / "no_training_flag.ipynb")
+    nbformat.write(shortcut_without_stride(), folder / "shortcut_without_stride.ipynb")
     out = tmp_path_factory.mktemp("assignment-grades") / "out"
     result = subprocess.run([sys.executable, "-m", "resnet_grader", "--reference",
                              str(REFERENCE), "--out", str(out), str(folder)],
@@ -93,3 +105,13 @@ def test_batch_norm_without_training_flag_loses_that_part_with_a_hint(graded):
         "training=training" in section
     # a failed hidden check says only that it failed: none of its source reaches the student
     assert "initializer=\"ones\"" not in text and "assert" not in text
+
+
+def test_a_broken_block_costs_only_its_own_part(graded):
+    rows, out = graded
+    assert points(rows["shortcut_without_stride.ipynb"]) == {**PARTS, "convolutional_block": 0}
+    text = (out / "feedback" / "shortcut_without_stride.md").read_text()
+    resnet = text.split("## ResNet50")[1].split("\n## ")[0]
+    assert resnet.startswith(": passed (3 / 3 points)")
+    assert ("your `convolutional_block` did not pass, so this part was run with the "
+            "reference's `convolutional_block` in its place") in resnet

@@ -476,3 +476,36 @@ def test_a_hint_goes_on_over_indented_comment_lines():
               "# HINT: and keep the shapes\n# a plain comment, not part of the hint\n"
               "#   nor this, after it\nprint(block(x))")
     assert hints(source) == ["add the shortcut before the last ReLU.", "and keep the shapes"]
+
+
+USES_RELU = '''# GRADED FUNCTION: residual_block
+def residual_block(a, W1, W2):
+    return relu(W2 @ relu(W1 @ a) + a)
+'''
+WRONG_RELU_PLAIN = '''# GRADED FUNCTION: relu
+def relu(z):
+    return np.abs(z)
+'''
+
+
+def test_each_part_is_graded_on_its_own(tmp_path):
+    """A residual_block built on the student's broken relu is right in itself: it is graded
+    again with the reference's relu and earns its points, and the feedback says so; the broken
+    relu still earns nothing, and a part that is wrong in itself stays wrong."""
+    folder, out = tmp_path / "in", tmp_path / "out"
+    folder.mkdir()
+    write(folder, "builds_on_broken.ipynb", submission(relu=WRONG_RELU_PLAIN,
+                                                       residual_block=USES_RELU))
+    write(folder, "both_broken.ipynb", submission(relu=WRONG_RELU_PLAIN,
+                                                  residual_block=WRONG_RESIDUAL))
+    assert grade_here("--reference", REFERENCE, "--out", out, "--cell-timeout", "60",
+                      folder) == 0
+    graded = rows(out)
+    assert points(graded["builds_on_broken.ipynb"]) == {"relu": 0, "residual_block": 5,
+                                                        "conv_output_size": 3}
+    assert points(graded["both_broken.ipynb"]) == {"relu": 0, "residual_block": 0,
+                                                   "conv_output_size": 3}
+    text = (out / "feedback" / "builds_on_broken.md").read_text()
+    assert "## residual_block: passed (5 / 5 points)" in text
+    assert "your `relu` did not pass, so this part was run with the reference's `relu`" in text
+    assert "## relu: failed" in text
