@@ -8,6 +8,7 @@ from pathlib import Path
 
 from .assignment import (Answer, Assignment, Check, NotGradable, code_lines, find_answers,
                          parse_assignment, read_cells)
+from .conventions import PLACEHOLDER_LINE
 from .runner import RunResult, build_notebook, run_notebook
 
 STATUS_GRADED = "graded"
@@ -176,12 +177,14 @@ def failed_dependencies(assignment: Assignment, answers: dict, parts: list) -> d
     """For each failed part that uses other failed parts (in its answer or its checks), those
     parts, and the failed parts their reference answers use in turn: ``{part: frozenset}``."""
     failed = {p.name for p in parts if not p.passed and p.found in ("marker", "def")}
+    # a part still holding the exercise's placeholder cannot pass, whatever stands in for others
+    unwritten = {name for name in failed if PLACEHOLDER_LINE in (answers[name].source or "")}
 
     def used_by(source: str, exclude: str) -> set:
         return {other for other in failed if other != exclude and _uses(source, other)}
 
     dependencies = {}
-    for name in failed:
+    for name in failed - unwritten:
         part = assignment.parts[name]
         sources = [answers[name].source or ""] + [assignment.cells[c.cell].source
                                                   for c in part.checks]

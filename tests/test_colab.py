@@ -7,8 +7,10 @@ first cell, the setup cell, must install the helper package itself: the tests po
 clean copy of this checkout through ``RESNET_BOOK_SOURCE`` (there is no network to GitHub here).
 
 Training cells are expensive, so each runs at most once in the whole suite: chapter 1 runs top
-to bottom; every other notebook is cut before its first training cell (exercises also before
-their first answer cell, which raises NotImplementedError until a student fills it in).
+to bottom; the other chapters and the solutions are cut before their first training cell.
+Each exercise runs top to bottom twice (without the cells the grader skips when answered): as
+shipped, where every answer raises NotImplementedError and every check must say it failed, and
+answered with the solution's cells, where every check must say it passed.
 """
 from __future__ import annotations
 
@@ -27,8 +29,8 @@ import pytest
 from resnet_book import checks
 from resnet_grader import conventions
 from tests import colab_env
-from tests.nbtools import (ALL_NOTEBOOKS, ROOT, cut_before, is_answer_cell, is_training_cell,
-                           read, run_nbval)
+from tests.nbtools import (ALL_NOTEBOOKS, ROOT, cut_before, first_index, is_answer_cell,
+                           is_training_cell, read, run_nbval)
 
 # Notebooks run top to bottom (training included); every other one is cut.
 FULL_RUNS = ("chapters/01_plain_block.ipynb",)
@@ -174,9 +176,16 @@ def run_like_colab(path: Path, workdir: Path, *, full: bool,
                     f"({'whole notebook' if full else f'first {cells} cells'}); nbval's output "
                     f"ends:\n{tail(output)}", pytrace=False)
 
+    assert_setup_cell_installed_the_helper(env, workdir, relative(path))
+    return result
+
+
+def assert_setup_cell_installed_the_helper(env: colab_env.ColabEnv, workdir: Path, name: str):
+    """After a run: the notebook's setup cell installed the helper package into the venv,
+    and that changed none of Colab's pinned packages."""
     shown = env.pip("show", colab_env.HELPER_DISTRIBUTION)
     assert shown.returncode == 0, (
-        f"{relative(path)} passed, but its setup cell did not install "
+        f"{name} passed, but its setup cell did not install "
         f"{colab_env.HELPER_DISTRIBUTION}:\n{shown.stdout}{shown.stderr}")
     origin = helper_origin(env, workdir)
     assert origin and str(env.root) in origin, f"resnet_book is imported from {origin}"
@@ -185,7 +194,6 @@ def run_like_colab(path: Path, workdir: Path, *, full: bool,
         colab_env.invalidate(env.root)  # rebuild it next time rather than test in a changed one
         pytest.fail(f"Installing the helper package changed Colab's packages: {versions} "
                     f"instead of {colab_env.COLAB_PINS}", pytrace=False)
-    return result
 
 
 def test_full_runs_exist():
@@ -202,8 +210,10 @@ def test_colab_environment():
     assert env.versions(tuple(colab_env.COLAB_PINS)) == colab_env.COLAB_PINS
 
 
-@pytest.mark.parametrize("path", ALL_NOTEBOOKS, ids=relative)
+@pytest.mark.parametrize("path", [p for p in ALL_NOTEBOOKS if p.parent.name != "exercises"],
+                         ids=relative)
 def test_notebook_runs_alone_in_colab(path, tmp_path):
+    """Chapters and solutions; the exercises run whole below, answers missing and answered."""
     run_like_colab(path, tmp_path, full=is_full_run(path))
 
 
@@ -248,6 +258,7 @@ def executed_like_colab(nb, name: str, workdir: Path, *, allow_errors: bool):
                                  "RESNET_BOOK_SOURCE": str(package_source())})
     assert result.returncode == 0, f"{name} did not run:\n{tail(result.stderr)}"
     print(f"{name}: run in {time.perf_counter() - start:.0f} s (errors allowed: {allow_errors})")
+    assert_setup_cell_installed_the_helper(env, workdir, name)
     return read(target)
 
 
@@ -275,7 +286,12 @@ def test_every_check_says_passed_for_a_right_answer_in_colab(path, tmp_path):
 
 @pytest.mark.parametrize("path", EXERCISES, ids=relative)
 def test_every_check_says_failed_for_a_missing_answer_in_colab(path, tmp_path):
-    """The exercise as shipped: every answer still raises NotImplementedError."""
+    """The exercise as shipped: every answer still raises NotImplementedError. Everything
+    before the first answer cell runs without an error."""
     nb = executed_like_colab(read(path), path.name, tmp_path, allow_errors=True)
     verdicts = check_verdicts(nb)
     assert verdicts and all(v.startswith(checks.FAILED) for v in verdicts), verdicts
+    before = nb.cells[:first_index(nb, is_answer_cell)]
+    errors = [o for c in before if c.cell_type == "code" for o in c.outputs
+              if o.get("output_type") == "error"]
+    assert not errors, f"an error before the first answer cell: {errors[0].get('evalue')}"

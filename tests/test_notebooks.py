@@ -127,3 +127,24 @@ def test_exercise_runs_up_to_its_first_answer_cell(path, tmp_path):
     nbformat.write(cut, target)
     result = run_nbval(target)
     assert result.returncode == 0, result.stdout[-3000:]
+
+
+@pytest.mark.parametrize("path", SOLUTIONS + EXERCISES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_every_question_has_a_folded_model_answer(path):
+    """A question leaves room for the student's answer, then a model answer folded away
+    (<details>, which Jupyter, Colab and the book all fold)."""
+    cells = read(path).cells
+    questions = [i for i, c in enumerate(cells)
+                 if c.cell_type == "markdown" and "**Question.**" in c.source]
+    for index in questions:
+        following = [c.source for c in cells[index + 1:index + 4] if c.cell_type == "markdown"]
+        answers = [s for s in following if s.startswith("<details>\n<summary>Model answer")]
+        assert answers, f"cell {index}: a question without a model answer after it"
+        assert answers[0].rstrip().endswith("</details>") and len(answers[0]) > 300
+
+
+@pytest.mark.parametrize("path", SOLUTIONS, ids=lambda p: str(p.relative_to(ROOT)))
+def test_every_visible_check_has_a_hint(path):
+    checks = [c for c in read(path).cells if conventions.is_visible_check(c)]
+    missing = [c.source.splitlines()[1] for c in checks if not conventions.hints(c.source)]
+    assert not missing, f"visible checks without a # HINT: line: {missing}"
