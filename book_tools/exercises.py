@@ -3,7 +3,9 @@
 The solution notebook is the single source; the markers it uses are defined in
 :mod:`resnet_grader.conventions`. The exercise keeps every cell but hidden checks, with each
 answer region replaced by a placeholder that raises ``NotImplementedError``, and no outputs;
-each visible check keeps the reference's text output in its metadata for self-checks.
+each visible check starts with the reference's output and hint (``rb.expect_output``, which
+prints a verdict in the student's notebook) and keeps that output in its metadata for
+self-checks.
 
     python -m book_tools.exercises             # rewrite exercises/ from solutions/
     python -m book_tools.exercises --check     # fail if any exercise differs (the tests run this)
@@ -15,14 +17,14 @@ from __future__ import annotations
 import argparse
 import copy
 import re
-import textwrap
 import sys
+import textwrap
 from pathlib import Path
 
 from resnet_grader.conventions import (BEGIN_SOLUTION as BEGIN, END_SOLUTION as END,
-                                       EXPECTED_OUTPUT_CALL, HINT,
-                                       HINT_MORE, META_KEY, PLACEHOLDER, hints, is_hidden_check,
-                                       is_visible_check, printed_text, text_outputs)
+                                       EXPECTED_OUTPUT_CALL, HINT, HINT_MORE, META_KEY,
+                                       PLACEHOLDER, hints, is_hidden_check, is_visible_check,
+                                       printed_text, text_outputs)
 
 from .repository import ROOT
 
@@ -113,7 +115,8 @@ def student_check(source: str, outputs) -> str:
 
 def add_expected_outputs(exercise, solution):
     """A copy of ``exercise`` (made from ``solution`` by :func:`make_exercise`) whose visible
-    checks carry the solution's text outputs in their metadata (``META_KEY``).
+    checks carry the solution's text outputs in their metadata (``META_KEY``) and start with
+    them, as the student's form of the check (:func:`student_check`).
 
     Visible checks are matched in order: the generator keeps them all, in the same order.
     """

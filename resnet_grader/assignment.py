@@ -21,7 +21,6 @@ from .conventions import (HIDDEN, META_KEY, POINTS, PART, MARKER, hints, is_hidd
                           without_expected_output_call)
 
 
-
 class NotGradable(Exception):
     """A submission that cannot be graded; ``status`` is its gradebook status."""
 
@@ -99,14 +98,14 @@ def read_cells(path: Path) -> list[Cell]:
     return result
 
 
-
-
-
-
-
 def code_lines(source: str) -> str:
     """``source`` without comment-only lines (to look for names the code uses)."""
     return "\n".join(line for line in source.splitlines() if not line.lstrip().startswith("#"))
+
+
+def uses_name(source: str, name: str) -> bool:
+    """Whether the code of ``source`` (comments aside) uses ``name`` as a word."""
+    return re.search(rf"\b{re.escape(name)}\b", code_lines(source)) is not None
 
 
 @dataclass
@@ -241,8 +240,7 @@ def _associated_parts(cell: Cell, index: int, parts: dict, checks: list) -> list
     latest = max(p.cell for p in before)
     boundary = max((c for c in checks if c < latest), default=-1)
     section = [p.name for p in before if boundary < p.cell <= latest]
-    used = code_lines(cell.source)
-    return [n for n in section if re.search(rf"\b{re.escape(n)}\b", used)] or section
+    return [n for n in section if uses_name(cell.source, n)] or section
 
 
 # --- the student's answers ----------------------------------------------------------------

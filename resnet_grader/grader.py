@@ -1,13 +1,13 @@
-"""Grade submissions against a reference notebook: the parts' points from one nbval run each."""
+"""Grade submissions against a reference notebook: the parts' points from one nbval run each,
+and a second run for a part that failed only because it builds on other failed parts."""
 from __future__ import annotations
 
 import hashlib
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .assignment import (Answer, Assignment, Check, NotGradable, code_lines, find_answers,
-                         parse_assignment, read_cells)
+from .assignment import (Answer, Assignment, Check, NotGradable, find_answers, parse_assignment,
+                         read_cells, uses_name)
 from .conventions import PLACEHOLDER_LINE
 from .runner import RunResult, build_notebook, run_notebook
 
@@ -169,10 +169,6 @@ def interpret(assignment: Assignment, answers: dict | None, run: RunResult,
     return parts, notes, status
 
 
-def _uses(source: str, name: str) -> bool:
-    return re.search(rf"\b{re.escape(name)}\b", code_lines(source)) is not None
-
-
 def failed_dependencies(assignment: Assignment, answers: dict, parts: list) -> dict:
     """For each failed part that uses other failed parts (in its answer or its checks), those
     parts, and the failed parts their reference answers use in turn: ``{part: frozenset}``."""
@@ -181,7 +177,7 @@ def failed_dependencies(assignment: Assignment, answers: dict, parts: list) -> d
     unwritten = {name for name in failed if PLACEHOLDER_LINE in (answers[name].source or "")}
 
     def used_by(source: str, exclude: str) -> set:
-        return {other for other in failed if other != exclude and _uses(source, other)}
+        return {other for other in failed if other != exclude and uses_name(source, other)}
 
     dependencies = {}
     for name in failed - unwritten:

@@ -19,6 +19,7 @@ import contextlib
 import dataclasses
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -94,9 +95,10 @@ def _candidates() -> list[Path]:
 
 
 def _patch_level(path: Path) -> tuple:
-    version = path.parent.parent.name.split("-")[-1] if "cpython" in str(path) else \
-        path.parent.parent.name
-    return tuple(int(part) if part.isdigit() else -1 for part in version.split("."))
+    """(3, 13, 10) for .../3.13.10/bin/python3.13 (pyenv) or
+    .../cpython-3.13.10-linux-x86_64-gnu/bin/python3.13 (uv); () where the folder names none."""
+    version = re.search(r"(\d+)\.(\d+)\.(\d+)", path.parent.parent.name)
+    return tuple(int(part) for part in version.groups()) if version else ()
 
 
 def _version_of(python: Path) -> str:

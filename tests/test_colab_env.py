@@ -43,6 +43,14 @@ def test_finds_a_uv_python(bare):
     assert colab_env.base_python() == python
 
 
+def test_finds_the_newest_uv_python(bare):
+    for version in ("3.13.9", "3.13.10"):
+        _fake_interpreter(bare / "uv" / f"cpython-{version}-linux-x86_64-gnu" / "bin" /
+                          "python3.13", version)
+    assert colab_env.base_python() == (bare / "uv/cpython-3.13.10-linux-x86_64-gnu/bin/"
+                                       "python3.13")
+
+
 def test_prefers_python_on_path(bare):
     on_path = _fake_interpreter(bare / "bin" / "python3.13", "3.13.2")
     _fake_interpreter(bare / "pyenv" / "versions" / "3.13.0" / "bin" / "python3.13", "3.13.0")
