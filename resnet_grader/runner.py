@@ -106,9 +106,29 @@ def _end_kernel(pid: int, folder: Path) -> None:
     _kill_group(pid)
 
 
+# Starting a kernel can fail for reasons that have nothing to do with the submission: a port
+# jupyter_client picked may be taken by another kernel starting at the same moment.
+KERNEL_START_ATTEMPTS = 3
+
+
 def run_notebook(nb, *, cell_timeout: float, total_timeout: float, threads: int | None = None,
                  python: str = sys.executable) -> RunResult:
-    """Run ``nb`` under nbval (lax) in a fresh kernel in a temporary folder."""
+    """Run ``nb`` under nbval (lax) in a fresh kernel in a temporary folder; start it again if
+    its kernel could not start (no cell has run then, so nothing of the submission is lost)."""
+    logs = []
+    for attempt in range(1, KERNEL_START_ATTEMPTS + 1):
+        run = _run_once(nb, cell_timeout=cell_timeout, total_timeout=total_timeout,
+                        threads=threads, python=python)
+        if run.event != "kernel-start":
+            break
+        logs.append(f"--- attempt {attempt}: the kernel could not start ---\n{run.log}")
+    if logs and run.event != "kernel-start":
+        run.log = "\n".join(logs + [run.log])[-4000:]
+    return run
+
+
+def _run_once(nb, *, cell_timeout: float, total_timeout: float, threads: int | None,
+              python: str) -> RunResult:
     start = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="resnet-grader-") as work:
         # work/ holds the run's private files; work/nb/ is the kernel's working folder, and the

@@ -355,6 +355,38 @@ def test_submission_time_limit_keeps_earlier_parts_and_ends_the_kernel(tmp_path,
         assert not cwd.startswith(str(scratch)), f"process {proc.name} is still running"
 
 
+# Loaded by every Python the grader starts (through PYTHONPATH): the first kernel to start
+# (python -m ipykernel_launcher -f <connection file>) dies at once, as one does when another
+# kernel took its port; the kernels after it start normally.
+FAIL_FIRST_KERNEL = """\
+import os, sys
+if sys.argv[:1] == ["-m"] and "-f" in sys.argv:
+    try:
+        os.close(os.open({marker!r}, os.O_CREAT | os.O_EXCL))
+    except FileExistsError:
+        pass
+    else:
+        os._exit(1)
+"""
+
+
+def test_a_kernel_that_fails_to_start_is_started_again(tmp_path, monkeypatch):
+    folder = tmp_path / "subs"
+    folder.mkdir()
+    write(folder, "solution.ipynb", reference())
+    site = tmp_path / "site"
+    site.mkdir()
+    marker = tmp_path / "first-kernel-started"
+    (site / "sitecustomize.py").write_text(FAIL_FIRST_KERNEL.format(marker=str(marker)))
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(
+        [str(site), *filter(None, [os.environ.get("PYTHONPATH")])]))
+    assert grade_here("--reference", REFERENCE, "--out", tmp_path / "out", "--cell-timeout",
+                      CELL_TIMEOUT, folder) == 0
+    assert marker.exists(), "the first kernel start did not fail: this test tests nothing"
+    row = rows(tmp_path / "out")["solution.ipynb"]
+    assert row["status"] == "graded" and points(row) == PARTS
+
+
 def test_self_check_uses_the_expected_outputs_the_exercise_stores(tmp_path, capsys):
     exercise = add_expected_outputs(make_exercise(reference()), reference())
     solved = add_expected_outputs(submission(conv_output_size=SPECIAL_CASED), reference())
