@@ -3,7 +3,7 @@
 A reader with a GPU runs the ``full`` profile, which no machine that builds this book has.
 ``RESNET_BOOK_REHEARSAL=1`` runs it here: the profile's own name, text, schedule and
 augmentation, and the GPU switches (mixed bfloat16 precision, XLA, several steps per call),
-shrunk only in data (256 training images) and epochs (one). Its numbers mean nothing, so its
+shrunk only in data (256 training images at 8x8) and epochs (one). Its numbers mean nothing, so its
 conclusion checks report instead of failing, as in a student's notebook; any other error
 fails the test. Fashion-MNIST stands in for CIFAR-10, which cannot be downloaded here.
 

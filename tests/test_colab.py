@@ -1,13 +1,15 @@
-"""Run every notebook the way Google Colab would: alone, in Colab's versions, helper not installed.
+"""Run what students open (chapters, exercises) as Google Colab would: alone, in Colab's
+versions, helper not installed.
 
 Each notebook is copied on its own into an empty folder (no checkout beside it) and run under
 nbval with the Python of a Colab-like virtual environment (``tests/colab_env.py``: Python 3.13,
 TensorFlow 2.20.0, Keras 3.13.2, NumPy 2.1.3, Matplotlib 3.10.0, no ``resnet-book``). Its
 first cell, the setup cell, must install the helper package itself: the tests point it at a
-clean copy of this checkout through ``RESNET_BOOK_SOURCE`` (there is no network to GitHub here).
+wheel built from a clean copy of this checkout through ``RESNET_BOOK_SOURCE`` (there is no
+network to GitHub here).
 
-Training cells are expensive, so each runs at most once in the whole suite: chapter 1 runs top
-to bottom; the other chapters and the solutions are cut before their first training cell.
+The chapters' training cells are expensive and the book build runs them all: here chapter 1
+runs top to bottom and the other chapters are cut before their first training cell.
 Each exercise runs top to bottom twice (without the cells the grader skips when answered): as
 shipped, where every answer raises NotImplementedError and every check must say it failed, and
 answered with the solution's cells, where every check must say it passed.
@@ -119,6 +121,21 @@ def package_source() -> Path:
     return source
 
 
+@functools.cache
+def package_wheel() -> Path:
+    """The helper package built once from :func:`package_source`, for every setup cell of the
+    session to install (building it anew in each run would cost seconds of CPU each time)."""
+    folder = Path(tempfile.mkdtemp(prefix="resnet-book-wheel-"))
+    atexit.register(shutil.rmtree, folder, True)
+    built = colab_environment().pip("wheel", "--quiet", "--no-deps", "--wheel-dir",
+                                    str(folder), str(package_source()))
+    wheels = sorted(folder.glob("resnet_book-*.whl"))
+    if built.returncode != 0 or len(wheels) != 1:
+        pytest.fail(f"Could not build the helper package's wheel:\n{built.stderr}",
+                    pytrace=False)
+    return wheels[0]
+
+
 def helper_origin(env: colab_env.ColabEnv, cwd: Path) -> str | None:
     """Where ``resnet_book`` would be imported from in ``env`` (None: not importable)."""
     probe = subprocess.run(
@@ -159,7 +176,7 @@ def run_like_colab(path: Path, workdir: Path, *, full: bool,
     start = time.perf_counter()
     try:
         result = run_nbval(notebook, python=str(env.python),
-                           env={"RESNET_BOOK_SOURCE": str(package_source()), **RUN_ENV},
+                           env={"RESNET_BOOK_SOURCE": str(package_wheel()), **RUN_ENV},
                            timeout=FULL_TIMEOUT if full else CUT_TIMEOUT)
     except subprocess.TimeoutExpired as error:
         pytest.fail(f"{path.name} ran past {error.timeout} s in the Colab-like environment",
@@ -210,10 +227,11 @@ def test_colab_environment():
     assert env.versions(tuple(colab_env.COLAB_PINS)) == colab_env.COLAB_PINS
 
 
-@pytest.mark.parametrize("path", [p for p in ALL_NOTEBOOKS if p.parent.name != "exercises"],
+@pytest.mark.parametrize("path", [p for p in ALL_NOTEBOOKS if p.parent.name == "chapters"],
                          ids=relative)
 def test_notebook_runs_alone_in_colab(path, tmp_path):
-    """Chapters and solutions; the exercises run whole below, answers missing and answered."""
+    """Chapters. The exercises run whole below, answers missing and answered; answered, they
+    run their solution's code (all but its hidden checks, which nbval runs in the suite)."""
     run_like_colab(path, tmp_path, full=is_full_run(path))
 
 
@@ -255,7 +273,7 @@ def executed_like_colab(nb, name: str, workdir: Path, *, allow_errors: bool):
     result = subprocess.run(command, cwd=folder, capture_output=True, text=True,
                             timeout=FULL_TIMEOUT,
                             env={**_clean_environ(), **RUN_ENV,
-                                 "RESNET_BOOK_SOURCE": str(package_source())})
+                                 "RESNET_BOOK_SOURCE": str(package_wheel())})
     assert result.returncode == 0, f"{name} did not run:\n{tail(result.stderr)}"
     print(f"{name}: run in {time.perf_counter() - start:.0f} s (errors allowed: {allow_errors})")
     assert_setup_cell_installed_the_helper(env, workdir, name)
