@@ -97,12 +97,14 @@ class PageReport:
     mathjax: dict | None = None
     images: list[dict] = field(default_factory=list)
     colab_links: list[str] = field(default_factory=list)
+    wide_code: list[str] = field(default_factory=list)
 
     def problems(self) -> list[str]:
         out = [f"console error: {m}" for m in self.console_errors]
         out += [f"uncaught page error: {m}" for m in self.page_errors]
         out += [f"request outside the local server (blocked): {u}" for u in self.external_requests]
         out += [f"local file failed to load: {u}" for u in self.failed_local]
+        out += [f"code runs past its box on the right: {line!r}" for line in self.wide_code]
         return out
 
 
@@ -133,6 +135,15 @@ async () => {
       .filter(e => !e.querySelector('mjx-container')).map(e => e.textContent.slice(0, 200)),
   };
 }
+"""
+
+# The longest line of every code cell's input that is wider than its box (the reader would
+# have to scroll sideways to read it).
+_WIDE_CODE_JS = """
+() => Array.from(document.querySelectorAll('div.cell_input pre'))
+  .filter(pre => pre.clientWidth > 0 && pre.scrollWidth > pre.clientWidth + 1)
+  .map(pre => pre.textContent.split('\\n')
+    .reduce((a, b) => (b.length > a.length ? b : a), '').slice(0, 120))
 """
 
 # Loads every image (lazy ones included) and reports whether it decoded.
@@ -191,6 +202,7 @@ def inspect_page(browser, base_url: str, rel_path: str) -> PageReport:
     with open_page(browser, base_url, rel_path) as (page, report):
         report.mathjax = page.evaluate(_MATHJAX_JS)
         report.images = page.evaluate(_IMAGES_JS)
+        report.wide_code = page.evaluate(_WIDE_CODE_JS)
         report.colab_links = page.eval_on_selector_all(
             'a[href^="https://colab.research.google.com"]', "els => els.map(a => a.href)")
         # Let late requests (fonts MathJax asks for after typesetting) arrive and be recorded.
@@ -205,6 +217,7 @@ def screenshot(rel_path: str, out: Path, *, html_dir: Path = HTML_DIR, width: in
         with open_page(browser, base, rel_path, viewport=(width, 900)) as (page, report):
             report.mathjax = page.evaluate(_MATHJAX_JS)
             report.images = page.evaluate(_IMAGES_JS)
+            report.wide_code = page.evaluate(_WIDE_CODE_JS)
             page.wait_for_load_state("networkidle", timeout=15_000)
             Path(out).parent.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(out), full_page=full_page)

@@ -28,6 +28,10 @@ from resnet_grader.conventions import (BEGIN_SOLUTION as BEGIN, END_SOLUTION as 
 
 from .repository import ROOT
 
+# Characters of code the book's code box shows without scrolling, at a 1280 px wide window
+# (measured in Chromium on a built page): every line a reader sees, generated ones included.
+CODE_WIDTH = 77
+
 _REGION = re.compile(rf"^([ \t]*){re.escape(BEGIN)}[^\n]*\n.*?^[ \t]*{re.escape(END)}[^\n]*$",
                      re.MULTILINE | re.DOTALL)
 
@@ -74,12 +78,14 @@ def _string(text: str) -> str:
     return '"' + text.replace('"', '\\"') + '"'
 
 
-def _hint_argument(hint: str, indent: int, width: int = 79) -> str:
+def _hint_argument(hint: str, indent: int, width: int = CODE_WIDTH) -> str:
     """``hint="..."``, split over lines of at most ``width`` characters where it is long."""
     one_line = f"hint={_string(hint)}"
     if indent + len(one_line) + 1 <= width:
         return one_line
-    lines = textwrap.wrap(hint, width - indent - len("hint=(") - 4)
+    # never break inside a word: the pieces are joined back with a space
+    lines = textwrap.wrap(hint, width - indent - len("hint=(") - 4,
+                          break_on_hyphens=False, break_long_words=False)
     parts = [_string(line + " ") for line in lines[:-1]] + [_string(lines[-1])]
     pad = " " * (indent + len("hint=("))
     return "hint=(" + ("\n" + pad).join(parts) + ")"

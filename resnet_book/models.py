@@ -103,7 +103,7 @@ def matched_shortcut(a, filters, stride, option):
 
 
 def residual_block(a, filters, stride=1, option="B", zero_init=False):
-    """a^[l+2] = g(z^[l+2] + S(a^[l])) with a shortcut matched by `option`."""
+    """a^[l+2] = g(z^[l+2] + S(a^[l])); `option` picks the shortcut S."""
     a1 = layers.ReLU()(conv_bn(a, filters, stride=stride))
     gamma_start = "zeros" if zero_init else "ones"
     z2 = conv_bn(a1, filters, gamma_initializer=gamma_start)
@@ -113,7 +113,7 @@ def residual_block(a, filters, stride=1, option="B", zero_init=False):
 
 def cifar_network(depth, input_shape, residual=True, classes=10,
                   shortcut_option="B", zero_init=False):
-    """He et al.'s CIFAR network, 6n + 2 layers, with a choice of shortcut."""
+    """He et al.'s CIFAR network: 6n + 2 layers, a choice of shortcut."""
     n, remainder = divmod(depth - 2, 6)
     if remainder:
         raise ValueError(f"depth must be 6n + 2 (8, 14, 20...), got {depth}")

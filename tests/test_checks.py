@@ -41,6 +41,19 @@ def test_the_generated_call_states_the_expected_output_and_hint():
     assert without_expected_output_call(student) == "# NBVAL_CHECK_OUTPUT\nprint(8)"
 
 
+def test_a_long_hint_is_wrapped_to_the_page_and_reads_the_same():
+    import ast
+    from book_tools.exercises import CODE_WIDTH
+
+    hint = ("Count the non-trainable weights too: every BatchNormalization layer keeps "
+            "its moving_mean and moving_variance, two per channel, which Keras counts but "
+            "the optimizer never updates.")
+    call = expected_output_call("23,608,202\n", hint)
+    assert all(len(line) <= CODE_WIDTH for line in call.splitlines())
+    hint_node = ast.parse(call).body[0].value.keywords[0].value
+    assert ast.literal_eval(hint_node) == hint   # no word cut, no space added at a hyphen
+
+
 def run(cells):
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_code_cell(source) for source in cells]

@@ -49,6 +49,20 @@ def test_chapters_and_exercises_carry_no_outputs(path):
             assert not cell.outputs and cell.execution_count is None, f"cell {index} has outputs"
 
 
+HIDDEN_FROM_READERS = {"remove-cell", "remove-input"}
+
+
+@pytest.mark.parametrize("path", CHAPTERS + EXERCISES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_code_a_reader_sees_fits_the_page(path):
+    """No line wider than the page's code box (the browser test measures the built pages)."""
+    wide = [f"cell {index}: {line!r}" for index, cell in enumerate(read(path).cells)
+            if cell.cell_type == "code"
+            and not HIDDEN_FROM_READERS & set(cell.metadata.get("tags", []))
+            for line in cell.source.splitlines() if len(line) > exercises.CODE_WIDTH]
+    assert not wide, (f"{len(wide)} lines longer than {exercises.CODE_WIDTH} characters:\n"
+                      + "\n".join(wide))
+
+
 @pytest.mark.parametrize("path", SOLUTIONS, ids=lambda p: str(p.relative_to(ROOT)))
 def test_solutions_keep_the_outputs_checks_compare(path):
     checks = [c for c in read(path).cells if conventions.is_visible_check(c)]
