@@ -5,9 +5,9 @@ A part passes when its answer cell runs without an error and every check of the 
 it then earns all its points, else none. A check's *section* is the run of graded answer cells
 that precedes it: those after the last check cell that comes before them. A check without a
 ``# PART:`` line belongs to the parts of its section that its code uses by name, or to all of
-its section if it uses none (exercise 1: the check after ``conv_output_size`` and
-``conv_parameter_count`` belongs to both; a check that builds a block with an earlier part's
-function to test a later part belongs to the later part only).
+its section if it uses none (exercises 1, exercise 2: the check after
+``block_output_shapes`` and ``plain_network_parameters`` belongs to both; a check that builds a
+block with an earlier part's function to test a later part belongs to the later part only).
 """
 from __future__ import annotations
 
