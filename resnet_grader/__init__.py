@@ -6,7 +6,8 @@
 
 For each submission the grader builds a notebook from the reference with only the student's
 graded answer cells swapped in (found by their ``# GRADED FUNCTION: <name>`` line, else by their
-``def``/``class``), runs it under nbval in a kernel of its own, and writes ``DIR/grades.csv`` and
+``def``/``class``), runs it under nbval in a kernel of its own inside a bubblewrap sandbox
+(:mod:`resnet_grader.sandbox`), and writes ``DIR/grades.csv`` and
 ``DIR/feedback/<submission>.md``. The conventions a reference follows (points, checks, hints)
 are defined in :mod:`resnet_grader.conventions`.
 

@@ -12,7 +12,8 @@ from pathlib import Path
 from .grader import Grade, Settings, grade_submission, load_reference, self_check, sha256
 from .assignment import NotGradable, ReferenceError_
 from .report import Gradebook, atomic_write, feedback, feedback_path, points
-from .runner import stop_all
+from .runner import Isolation, stop_all
+from .sandbox import Limits, SandboxUnavailable, check_available
 
 USAGE = """\
 python -m resnet_grader --reference solutions/X.ipynb --out DIR SUBMISSION...
@@ -47,6 +48,22 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--self-check", action="store_true",
                         help="check one notebook against the expected outputs its visible "
                              "checks store (a released exercise); no reference, no hidden checks")
+    limits = parser.add_argument_group(
+        "sandbox", "Each notebook runs in a bubblewrap sandbox: no network, nothing writable "
+                   "but its scratch folder, nothing that outlives it, and these limits.")
+    default = Limits()
+    limits.add_argument("--memory-limit", type=int, default=default.memory_mb, metavar="MB",
+                        help=f"memory one run may use (default {default.memory_mb})")
+    limits.add_argument("--process-limit", type=int, default=default.tasks, metavar="N",
+                        help="processes and threads one run may have at once "
+                             f"(default {default.tasks})")
+    limits.add_argument("--output-limit", type=int, default=default.output_mb, metavar="MB",
+                        help="what one run may write to files, and to its standard output "
+                             f"(default {default.output_mb})")
+    limits.add_argument("--unsafe-no-sandbox", action="store_true",
+                        help="run the submissions' code without a sandbox, with your own rights "
+                             "(network, your files, processes that outlive the grader): only "
+                             "where bubblewrap cannot run, and for code you trust")
     return parser
 
 
@@ -88,10 +105,33 @@ def _writable(out: Path, parser) -> None:
         parser.error(f"--out {out}: cannot write there ({error.strerror or error})")
 
 
-def _settings(args, jobs: int) -> Settings:
+def _isolation(args, parser, hidden, *, required: bool = True) -> Isolation:
+    """The sandbox the runs get, hiding ``hidden``. Where none can be made, refuses to go on
+    unless the instructor passed --unsafe-no-sandbox, or the sandbox is not ``required``."""
+    try:
+        limits = Limits(memory_mb=args.memory_limit, tasks=args.process_limit,
+                        output_mb=args.output_limit)
+    except ValueError:
+        parser.error("--memory-limit, --process-limit and --output-limit must be at least 1")
+    if args.unsafe_no_sandbox:
+        print("warning: --unsafe-no-sandbox: the submissions' code runs with your rights, "
+              "unsandboxed", file=sys.stderr)
+        return Isolation(sandboxed=False, limits=limits)
+    try:
+        check_available()
+    except SandboxUnavailable as error:
+        if required:
+            parser.exit(2, f"python -m resnet_grader: not grading: {error}\n")
+        print(f"note: running without a sandbox: {error}", file=sys.stderr)
+        return Isolation(sandboxed=False, limits=limits)
+    return Isolation(sandboxed=True, hidden=tuple(Path(p).resolve() for p in hidden),
+                     limits=limits)
+
+
+def _settings(args, jobs: int, isolation: Isolation) -> Settings:
     cores = os.cpu_count() or 1
     return Settings(cell_timeout=args.cell_timeout, total_timeout=args.timeout,
-                    threads=max(1, cores // max(1, jobs)))
+                    threads=max(1, cores // max(1, jobs)), isolation=isolation)
 
 
 def describe(assignment) -> str:
@@ -119,8 +159,12 @@ def _run_self_check(args, parser) -> int:
     if args.out:
         _writable(args.out, parser)
     path = Path(args.submissions[0])
+    # A student's own notebook is not untrusted code to them: sandboxed where bubblewrap is
+    # there, else run with their rights, as Jupyter runs it.
+    isolation = _isolation(args, parser, [path, *([args.out] if args.out else [])],
+                           required=False)
     try:
-        grade, assignment = self_check(path, _settings(args, 1))
+        grade, assignment = self_check(path, _settings(args, 1, isolation))
     except NotGradable as error:
         parser.error(f"{path}: {error.message}")
     except ReferenceError_ as error:
@@ -177,7 +221,9 @@ def main(argv=None) -> int:
         else:
             todo.append((name, path))
     jobs = max(1, min(args.jobs or os.cpu_count() or 1, len(todo) or 1))
-    settings = _settings(args, jobs)
+    isolation = (_isolation(args, parser, [args.reference, args.out, *args.submissions])
+                 if todo else Isolation())
+    settings = _settings(args, jobs, isolation)
     lock = threading.Lock()
 
     def grade_one(name: str, path: Path) -> Grade:

@@ -9,7 +9,7 @@ from pathlib import Path
 from .assignment import (Answer, Assignment, Check, NotGradable, find_answers, parse_assignment,
                          read_cells, uses_name)
 from .conventions import PLACEHOLDER_LINE
-from .runner import RunResult, build_notebook, run_notebook
+from .runner import Isolation, RunResult, build_notebook, run_notebook
 
 STATUS_GRADED = "graded"
 EVENT_STATUS = {
@@ -19,7 +19,22 @@ EVENT_STATUS = {
     "exited": "exited",
     "out-of-memory": "out-of-memory",
     "kernel-start": "kernel-failed-to-start",
+    "memory-limit": "memory-limit",
+    "process-limit": "process-limit",
+    "output-limit": "output-limit",
 }
+# What the sandbox refused without stopping the run, found in the errors the cells raised:
+# a status (when nothing worse happened) and what the feedback says.
+REFUSALS = [
+    ("[Errno 30]", "write-denied",
+     "the code tried to write outside its own folder ({error}): a submission may write only "
+     "in its working folder and /tmp, so the write failed"),
+    ("[Errno 28]", "output-limit",
+     "the code wrote more than the {output_mb} MB a submission may write (to files, to /tmp, "
+     "or straight to its standard output), so a write failed ({error})"),
+    ("[Errno 27]", "output-limit",
+     "the code wrote a file larger than the {output_mb} MB a submission may write ({error})"),
+]
 
 
 @dataclass
@@ -27,6 +42,12 @@ class Settings:
     cell_timeout: float = 120.0
     total_timeout: float = 900.0
     threads: int | None = None
+    isolation: Isolation = field(default_factory=Isolation)
+
+    def run(self, nb) -> RunResult:
+        return run_notebook(nb, cell_timeout=self.cell_timeout,
+                            total_timeout=self.total_timeout, threads=self.threads,
+                            isolation=self.isolation)
 
 
 @dataclass
@@ -85,6 +106,7 @@ def load_reference(path: Path) -> Assignment:
 
 
 def _event_text(event: str, settings: Settings) -> str:
+    limits = settings.isolation.limits
     return {
         "timed-out": f"a cell ran longer than the {settings.cell_timeout:g} s limit for one cell "
                      "(an endless loop?)",
@@ -94,7 +116,27 @@ def _event_text(event: str, settings: Settings) -> str:
         "exited": "the code called sys.exit() or exit()",
         "out-of-memory": "the code ran out of memory (MemoryError)",
         "kernel-start": "the Python kernel could not start",
+        "memory-limit": f"the notebook used more than the {limits.memory_mb} MB of memory a "
+                        "submission may use, so the grader stopped it",
+        "process-limit": f"the code ran more than {limits.tasks} processes and threads at once, "
+                         "more than a submission may, so the grader stopped it",
+        "output-limit": f"the code wrote more than the {limits.output_mb} MB a submission may "
+                        "write (to files or straight to its standard output), so the grader "
+                        "stopped it",
     }.get(event, event)
+
+
+def refusals(run: RunResult, settings: Settings) -> list[tuple[str, str]]:
+    """(status, note) for each kind of thing the sandbox refused during the run (a write
+    outside the scratch folder, a full scratch folder), from the errors the cells raised."""
+    found = {}
+    for record in run.records.values():
+        error = (record.get("got") or {}).get("error", "")
+        for errno, status, text in REFUSALS:
+            if errno in error and status not in found:
+                found[status] = text.format(error=error[:200],
+                                            output_mb=settings.isolation.limits.output_mb)
+    return list(found.items())
 
 
 def _where(assignment: Assignment, cell: int | None) -> str:
@@ -211,9 +253,7 @@ def regrade_on_its_own(assignment: Assignment, answers: dict, grade: Grade,
         for other in needed:
             substituted[other] = Answer(other, assignment.cells[assignment.parts[other].cell]
                                         .source, "reference")
-        run = run_notebook(build_notebook(assignment, substituted),
-                           cell_timeout=settings.cell_timeout,
-                           total_timeout=settings.total_timeout, threads=settings.threads)
+        run = settings.run(build_notebook(assignment, substituted))
         grade.seconds += run.seconds
         parts, _, _ = interpret(assignment, substituted, run, settings)
         for part in parts:
@@ -239,8 +279,7 @@ def grade_submission(assignment: Assignment, path: Path, name: str, settings: Se
                          "`# GRADED FUNCTION: <name>` line or defines a graded function")
         grade.parts = empty
         return grade
-    run = run_notebook(build_notebook(assignment, answers), cell_timeout=settings.cell_timeout,
-                       total_timeout=settings.total_timeout, threads=settings.threads)
+    run = settings.run(build_notebook(assignment, answers))
     grade.seconds = run.seconds
     if not run.records and not run.event:
         grade.status, grade.parts = "error", empty
@@ -248,6 +287,8 @@ def grade_submission(assignment: Assignment, path: Path, name: str, settings: Se
         grade.log = run.log
         return grade
     grade.parts, grade.notes, status = interpret(assignment, answers, run, settings)
+    refused = refusals(run, settings)
+    grade.notes += [note for _, note in refused]
     if not status:
         regrade_on_its_own(assignment, answers, grade, settings)
     for answer in answers.values():
@@ -258,6 +299,8 @@ def grade_submission(assignment: Assignment, path: Path, name: str, settings: Se
             grade.notes.append(f"{answer.name}: {answer.how} answer cell")
     if status:
         grade.status = status
+    elif refused:
+        grade.status = refused[0][0]
     elif any(a.how == "duplicated" for a in answers.values()):
         grade.status = "duplicated-answer-cell"
     elif any(a.how == "missing" for a in answers.values()):
@@ -271,13 +314,13 @@ def self_check(path: Path, settings: Settings) -> tuple[Grade, Assignment]:
     cells = read_cells(path)
     assignment = parse_assignment(cells, self_check=True)
     grade = Grade(file=Path(path).name, status=STATUS_GRADED, submission_sha256=sha256(path))
-    run = run_notebook(build_notebook(assignment, None, self_check=True),
-                       cell_timeout=settings.cell_timeout, total_timeout=settings.total_timeout,
-                       threads=settings.threads)
+    run = settings.run(build_notebook(assignment, None, self_check=True))
     grade.seconds = run.seconds
     grade.parts, grade.notes, status = interpret(assignment, None, run, settings)
-    if status:
-        grade.status = status
+    refused = refusals(run, settings)
+    grade.notes += [note for _, note in refused]
+    if status or refused:
+        grade.status = status or refused[0][0]
     for part in grade.parts:
         if not assignment.parts[part.name].checks:
             part.passed = False

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import time
 from queue import Empty
 
@@ -65,6 +66,11 @@ def _patch_nbval_kernel() -> None:
 def pytest_addoption(parser):
     parser.addoption("--grade-results", default=None,
                      help="write one JSON line per notebook cell here (resnet_grader)")
+    parser.addoption("--grade-results-fd", type=int, default=None,
+                     help="the same, to this inherited file descriptor (the grader's file, "
+                          "which the sandboxed kernel cannot open)")
+    parser.addoption("--grade-file-limit", type=int, default=None,
+                     help="largest file, in bytes, that this run and its kernel may write")
     parser.addoption("--grade-remove-notebook", action="store_true",
                      help="delete the notebooks once collected, before any code runs")
 
@@ -79,10 +85,32 @@ def pytest_collection_finish(session):
                 path.unlink()
 
 
+def _not_dumpable() -> None:
+    """Keep other processes of the same user (the kernel runs the submission's code) from
+    opening this process's file descriptors through /proc or tracing it: only a process with
+    CAP_SYS_PTRACE, which the sandbox drops, may then."""
+    try:
+        import ctypes
+
+        PR_SET_DUMPABLE = 4
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
+    except (OSError, AttributeError):
+        pass   # not Linux: nothing to protect against here
+
+
 def pytest_configure(config):
-    path = config.getoption("grade_results")
-    config._grade_results = open(path, "a", encoding="utf-8") if path else None
-    if path:
+    limit = config.getoption("grade_file_limit")
+    if limit:
+        # inherited by the kernel: the files it writes stay under the output limit
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+    path, fd = config.getoption("grade_results"), config.getoption("grade_results_fd")
+    config._grade_results = None
+    if fd is not None:
+        _not_dumpable()
+        config._grade_results = os.fdopen(fd, "a", encoding="utf-8")
+    elif path:
+        config._grade_results = open(path, "a", encoding="utf-8")
+    if config._grade_results is not None:
         _patch_nbval_kernel()
 
 
@@ -99,6 +127,15 @@ def _write(config, record: dict) -> None:
         stream.flush()
         os.fsync(stream.fileno())
 
+
+# Feedback shows the first 40 lines (4,000 characters) of what a cell printed; a 60 MB print
+# need not be written out whole.
+RECORDED_CHARS = 20_000
+
+
+def _clipped(text: dict) -> dict:
+    return {key: value[:RECORDED_CHARS] if isinstance(value, str) else value
+            for key, value in text.items()}
 
 
 def _kernel_pid(item):
@@ -144,8 +181,8 @@ def pytest_runtest_makereport(item, call):
     elif report.failed:
         exc = call.excinfo.value if call.excinfo else None
         got = printed_text(getattr(item, "test_outputs", None))
-        record["got"] = got
-        record["expected"] = printed_text(cell.get("outputs"))
+        record["got"] = _clipped(got)
+        record["expected"] = _clipped(printed_text(cell.get("outputs")))
         kernel = getattr(item.parent, "kernel", None)
         alive = kernel is not None and kernel.is_alive()
         message = str(exc) if exc is not None else ""

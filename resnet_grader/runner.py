@@ -1,8 +1,10 @@
-"""Build the graded notebook for one submission, run it under nbval, read the results back."""
+"""Build the graded notebook for one submission, run it under nbval in a sandbox, read the
+results back."""
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -17,6 +19,11 @@ import nbformat
 from .assignment import Assignment
 from .conventions import (ID_KEY, is_visible_check, neutralize, text_outputs,
                           without_expected_output_call)
+from .sandbox import (MB, SCRATCH, Limits, OutputTail, ProcessCgroup, Watchdog, bwrap_command,
+                      kill_tree)
+
+# Events of a run the grader stopped because it went over a limit of the sandbox.
+LIMIT_EVENTS = ("memory-limit", "process-limit", "output-limit")
 
 PLUGIN_MODULE = "resnet_grader.plugin"
 # The folder that holds this package, for the nbval run to import the plugin from.
@@ -86,6 +93,8 @@ class RunResult:
     event_cell: int | None = None
     seconds: float = 0.0
     log: str = ""
+    peak_memory_mb: int = 0     # the most it used at once, as the watchdog saw it
+    peak_tasks: int = 0
 
 
 def _kill_group(pid: int) -> None:
@@ -96,8 +105,8 @@ def _kill_group(pid: int) -> None:
 
 
 def _end_kernel(pid: int, folder: Path) -> None:
-    """End the kernel of a run that was cut short (it runs in a session of its own), if that
-    process is still there and still works in this run's folder."""
+    """End the kernel of an unsandboxed run that was cut short (it runs in a session of its
+    own), if that process is still there and still works in this run's folder."""
     try:
         if Path(os.readlink(f"/proc/{pid}/cwd")) != folder.resolve():
             return
@@ -111,14 +120,24 @@ def _end_kernel(pid: int, folder: Path) -> None:
 KERNEL_START_ATTEMPTS = 3
 
 
+@dataclass(frozen=True)
+class Isolation:
+    """How a run is kept from the machine: in a sandbox (see :mod:`resnet_grader.sandbox`) that
+    cannot see ``hidden`` (the reference, the submissions, the out folder), or, only when the
+    instructor asked for it, unsandboxed with the instructor's rights; the limits hold in both."""
+    sandboxed: bool = True
+    hidden: tuple = ()
+    limits: Limits = Limits()
+
+
 def run_notebook(nb, *, cell_timeout: float, total_timeout: float, threads: int | None = None,
-                 python: str = sys.executable) -> RunResult:
-    """Run ``nb`` under nbval (lax) in a fresh kernel in a temporary folder; start it again if
-    its kernel could not start (no cell has run then, so nothing of the submission is lost)."""
+                 python: str = sys.executable, isolation: Isolation = Isolation()) -> RunResult:
+    """Run ``nb`` under nbval (lax) in a fresh kernel in a sandbox; start it again if its
+    kernel could not start (no cell has run then, so nothing of the submission is lost)."""
     logs = []
     for attempt in range(1, KERNEL_START_ATTEMPTS + 1):
         run = _run_once(nb, cell_timeout=cell_timeout, total_timeout=total_timeout,
-                        threads=threads, python=python)
+                        threads=threads, python=python, isolation=isolation)
         if run.event != "kernel-start":
             break
         logs.append(f"--- attempt {attempt}: the kernel could not start ---\n{run.log}")
@@ -127,64 +146,139 @@ def run_notebook(nb, *, cell_timeout: float, total_timeout: float, threads: int 
     return run
 
 
+def _environment(work: Path, threads: int | None, sandboxed: bool) -> dict:
+    # temporary files of pytest and the kernel (connection files, ...) go with the run
+    env = {**os.environ, **FIXED_ENV, "TMPDIR": str(work / "tmp")}
+    if sandboxed:
+        env["HOME"] = str(work / "home")   # the real home is hidden; this one is scratch
+        env.pop("KERAS_HOME", None)        # its data sets are bound into the scratch home
+    env["PYTHONPATH"] = os.pathsep.join(
+        [PACKAGE_PARENT, *filter(None, [os.environ.get("PYTHONPATH")])])
+    if threads:
+        for name in ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "OMP_NUM_THREADS",
+                     "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+            env[name] = str(threads)
+    return env
+
+
 def _run_once(nb, *, cell_timeout: float, total_timeout: float, threads: int | None,
-              python: str) -> RunResult:
+              python: str, isolation: Isolation) -> RunResult:
     start = time.monotonic()
-    with tempfile.TemporaryDirectory(prefix="resnet-grader-") as work:
-        # work/ holds the run's private files; work/nb/ is the kernel's working folder, and the
-        # plugin deletes the notebook from it once nbval has read it.
-        work = Path(work)
-        (work / "nb").mkdir()
-        path = work / "nb" / "graded.ipynb"
-        nbformat.write(nb, path)
-        (work / "pytest.ini").write_text("[pytest]\n")
-        results = work / "results.jsonl"
-        (work / "tmp").mkdir()
-        # temporary files of pytest and the kernel (connection files, ...) go with the run
-        env = {**os.environ, **FIXED_ENV, "TMPDIR": str(work / "tmp")}
-        env["PYTHONPATH"] = os.pathsep.join(
-            [PACKAGE_PARENT, *filter(None, [os.environ.get("PYTHONPATH")])])
-        if threads:
-            for name in ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "OMP_NUM_THREADS",
-                         "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-                env[name] = str(threads)
-        command = [python, "-m", "pytest", "-c", str(work / "pytest.ini"), "--rootdir",
-                   str(work), "--confcutdir", str(work), "-p", "no:cacheprovider",
-                   "-p", "nbval.plugin", "-p", PLUGIN_MODULE, "-q", "--color=no",
-                   "-W", "ignore", "--nbval-lax", "--nbval-current-env",
-                   f"--nbval-cell-timeout={cell_timeout:g}",
-                   "--nbval-kernel-startup-timeout=120",
-                   f"--grade-results={results}", "--grade-remove-notebook", str(path)]
-        with open(work / "pytest.log", "w") as log, _RUNNING_LOCK:
-            if _STOPPING.is_set():
-                raise Stopped("the batch is being stopped")
-            process = subprocess.Popen(command, cwd=work, env=env, stdout=log,
-                                       stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                       start_new_session=True)
-            _RUNNING[process.pid] = process
-        timed_out = False
-        try:
-            process.wait(timeout=total_timeout)
-        except subprocess.TimeoutExpired:
-            timed_out = True
-        finally:
-            with _RUNNING_LOCK:
-                _RUNNING.pop(process.pid, None)
-                if process.poll() is None:
-                    _kill_group(process.pid)   # pytest and anything it started in its group
-            process.wait()
-        result = _read_results(results)
-        kernel = result.pop("kernel_pid", None)
-        if kernel:
+    limits = isolation.limits
+    with tempfile.TemporaryDirectory(prefix="resnet-grader-") as host:
+        # host/ holds what the grader keeps from the run: the graded notebook (the reference's
+        # outputs and hidden checks: the sandbox never sees this folder, pytest gets a copy) and
+        # the results, which pytest writes to a file descriptor it inherits (the kernel does
+        # not). work/ is the run's folder: the sandbox's scratch, or host/work unsandboxed; its
+        # nb/ is the kernel's working folder, whose notebook the plugin deletes once read.
+        host = Path(host)
+        nbformat.write(nb, host / "graded.ipynb")
+        (host / "pytest.ini").write_text("[pytest]\n")
+        work = SCRATCH if isolation.sandboxed else host / "work"
+        notebook = work / "nb" / "graded.ipynb"
+        env = _environment(work, threads, isolation.sandboxed)
+        with open(host / "results.jsonl", "wb") as results, \
+                open(host / "graded.ipynb", "rb") as notebook_copy, \
+                open(host / "pytest.ini", "rb") as ini_copy:
+            command = [python, "-m", "pytest", "-c", str(work / "pytest.ini"), "--rootdir",
+                       str(work), "--confcutdir", str(work), "-p", "no:cacheprovider",
+                       "-p", "nbval.plugin", "-p", PLUGIN_MODULE, "-q", "--color=no",
+                       "--tb=no", "-W", "ignore", "--nbval-lax", "--nbval-current-env",
+                       f"--nbval-cell-timeout={cell_timeout:g}",
+                       "--nbval-kernel-startup-timeout=120",
+                       f"--grade-results-fd={results.fileno()}",
+                       f"--grade-file-limit={limits.output_mb * MB}",
+                       "--grade-remove-notebook", str(notebook)]
+            if isolation.sandboxed:
+                command = bwrap_command(
+                    command, hidden=list(isolation.hidden), limits=limits, workdir=work,
+                    readable=[Path(PACKAGE_PARENT)],
+                    folders=[work / "nb", work / "tmp", work / "home"],
+                    files={notebook_copy.fileno(): notebook,
+                           ini_copy.fileno(): work / "pytest.ini"})
+                passed = (results.fileno(), notebook_copy.fileno(), ini_copy.fileno())
+            else:
+                (work / "nb").mkdir(parents=True)
+                (work / "tmp").mkdir()
+                shutil.copyfile(host / "graded.ipynb", notebook)
+                shutil.copyfile(host / "pytest.ini", work / "pytest.ini")
+                passed = (results.fileno(),)
+            run = _supervise(command, env=env, cwd=work if not isolation.sandboxed else host,
+                             pass_fds=passed, limits=limits, total_timeout=total_timeout)
+        records = _read_results(host / "results.jsonl")
+        kernel = records.pop("kernel_pid", None)
+        if kernel and not isolation.sandboxed:
             _end_kernel(kernel, work / "nb")
-        run = RunResult(records=result, seconds=time.monotonic() - start,
-                        log=(work / "pytest.log").read_text(errors="replace")[-4000:])
+    run.records = records
+    run.seconds = time.monotonic() - start
+    cells = [cell.metadata[ID_KEY]["cell"] for cell in nb.cells]
+    if run.event in LIMIT_EVENTS:
+        # the cell that was running when the run was killed: the first without a result (or
+        # the one whose kernel died at the kill); it and the cells after it did not finish
+        run.event_cell = next((c for c in cells if c not in records
+                               or records[c].get("event")), None)
+        if run.event_cell in records:
+            records[run.event_cell]["event"] = run.event
+        return run
     for index in sorted(run.records):
         event = run.records[index].get("event")
         if event:
             run.event, run.event_cell = event, index
             break
-    if run.event is None and timed_out:
+    return run
+
+
+def _supervise(command, *, env, cwd, pass_fds, limits: Limits, total_timeout: float):
+    """Start ``command``, watch its limits and its total time, and end it with all it started.
+    The returned RunResult has the log tail and, if it was stopped, the event."""
+    cgroup = ProcessCgroup.create(limits.tasks)
+    if cgroup:
+        command = cgroup.command(command)
+    try:
+        with _RUNNING_LOCK:
+            if _STOPPING.is_set():
+                raise Stopped("the batch is being stopped")
+            process = subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.PIPE,
+                                       stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                       start_new_session=True, pass_fds=pass_fds)
+            _RUNNING[process.pid] = process
+        return _watch(process, limits, cgroup, total_timeout)
+    finally:
+        if cgroup:
+            cgroup.remove()
+
+
+def _watch(process, limits: Limits, cgroup: ProcessCgroup | None, total_timeout: float):
+    def kill():
+        kill_tree(process.pid)
+        _kill_group(process.pid)
+        if cgroup:
+            cgroup.kill()   # unsandboxed, also what left the process tree
+
+    watchdog = Watchdog(process.pid, limits, kill, cgroup)
+    output = OutputTail(process.stdout, limits.output_mb * MB, watchdog.over)
+    watchdog.start()
+    output.start()
+    timed_out = False
+    try:
+        process.wait(timeout=total_timeout)
+    except subprocess.TimeoutExpired:
+        timed_out = True
+    finally:
+        watchdog.stop()
+        with _RUNNING_LOCK:
+            _RUNNING.pop(process.pid, None)
+            if process.poll() is None:
+                kill()   # pytest and everything it started
+        process.wait()
+        # unsandboxed, a process that escaped the group may hold the pipe open: do not wait
+        output.join(timeout=5)
+        watchdog.join()
+    run = RunResult(log=output.text, peak_memory_mb=watchdog.peak_memory // MB,
+                    peak_tasks=watchdog.peak_tasks)
+    if watchdog.exceeded:
+        run.event = watchdog.exceeded
+    elif timed_out:
         run.event = "submission-timed-out"
     return run
 

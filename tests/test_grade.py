@@ -24,6 +24,7 @@ from book_tools.exercises import make_exercise
 from book_tools.exercises import add_expected_outputs
 from resnet_grader.cli import main
 from resnet_grader.conventions import is_visible_check
+from resnet_grader.sandbox import usage
 
 from .nbtools import ROOT
 
@@ -353,6 +354,9 @@ def test_submission_time_limit_keeps_earlier_parts_and_ends_the_kernel(tmp_path,
         except OSError:
             continue
         assert not cwd.startswith(str(scratch)), f"process {proc.name} is still running"
+    # the grader ran in this process: nothing it started (sandboxes, kernels) may be left
+    _, _, left = usage(os.getpid())
+    assert left == [os.getpid()], f"processes left: {left[1:]}"
 
 
 # Loaded by every Python the grader starts (through PYTHONPATH): the first kernel to start
@@ -380,8 +384,10 @@ def test_a_kernel_that_fails_to_start_is_started_again(tmp_path, monkeypatch):
     (site / "sitecustomize.py").write_text(FAIL_FIRST_KERNEL.format(marker=str(marker)))
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join(
         [str(site), *filter(None, [os.environ.get("PYTHONPATH")])]))
+    # unsandboxed: the marker must outlive one run, and a sandbox lets a run write nothing
+    # that outlives it
     assert grade_here("--reference", REFERENCE, "--out", tmp_path / "out", "--cell-timeout",
-                      CELL_TIMEOUT, folder) == 0
+                      CELL_TIMEOUT, "--unsafe-no-sandbox", folder) == 0
     assert marker.exists(), "the first kernel start did not fail: this test tests nothing"
     row = rows(tmp_path / "out")["solution.ipynb"]
     assert row["status"] == "graded" and points(row) == PARTS
@@ -435,8 +441,9 @@ def test_chapter_exercises_grade_with_the_same_machinery(tmp_path):
     result = grade("--reference", solution, "--out", tmp_path / "out", folder)
     assert result.returncode == 0, result.stderr
     graded = rows(tmp_path / "out")
-    names = ["PlainBlock", "conv_output_size", "conv_parameter_count", "weight_gradient_norms"]
-    assert [graded["solution.ipynb"][n] for n in names] == ["1"] * 4
+    names = ["PlainBlock", "block_output_shapes", "plain_network_parameters",
+             "weight_gradient_norms", "ScaledNormal"]
+    assert [graded["solution.ipynb"][n] for n in names] == ["1"] * 5
     assert graded["solution.ipynb"]["status"] == "graded"
     assert graded["exercise.ipynb"]["total"] == "0"
 
