@@ -139,9 +139,10 @@ def bwrap_command(command: list[str], *, hidden: list[Path], limits: Limits, wor
         args += ["--tmpfs", str(home)]
     # bind back, read-only, what Python needs from the folders hidden above (never one of
     # those folders whole, say a PYTHONPATH of /tmp)
-    for path in _existing([*python_paths(), *readable]):
-        if (hide_home and home in path.parents) or SCRATCH in path.parents:
-            args += ["--ro-bind", str(path), str(path)]
+    bound_back = [path for path in _existing([*python_paths(), *readable])
+                  if (hide_home and home in path.parents) or SCRATCH in path.parents]
+    for path in bound_back:
+        args += ["--ro-bind", str(path), str(path)]
     datasets = keras_datasets()
     if datasets.is_dir():
         # each data set on its own, so that the scratch's Keras home stays writable for others
@@ -149,7 +150,7 @@ def bwrap_command(command: list[str], *, hidden: list[Path], limits: Limits, wor
             args += ["--ro-bind", str(folder),
                      str(SCRATCH / "home" / ".keras" / "datasets" / folder.name)]
     for path in _existing(hidden):
-        if _under(path, SCRATCH):
+        if _under(path, SCRATCH) and not any(_under(path, bound) for bound in bound_back):
             continue   # the host's /tmp is not in the sandbox at all
         if path.is_dir():
             args += ["--tmpfs", str(path), "--remount-ro", str(path)]

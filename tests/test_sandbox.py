@@ -230,6 +230,22 @@ def test_a_hidden_folder_is_empty_and_read_only_in_the_sandbox(tmp_path):
         shutil.rmtree(secret)
 
 
+def test_a_hidden_file_stays_hidden_inside_a_folder_bound_back_from_tmp(tmp_path):
+    """A checkout under /tmp (a CI clone): its folders are bound back for Python to import
+    from, and the reference inside it must stay hidden all the same."""
+    checkout = tmp_path / "checkout"
+    (checkout / "fixtures").mkdir(parents=True)
+    reference = checkout / "fixtures" / "reference.ipynb"
+    reference.write_text("the reference")
+    probe = f"cat {reference} 2>&1; ls {checkout}/fixtures"
+    command = bwrap_command(["/bin/sh", "-c", probe], hidden=[reference], limits=Limits(),
+                            workdir=Path("/"), readable=[checkout])
+    result = subprocess.run(command, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert "reference.ipynb" in result.stdout   # the folder is there ...
+    assert "the reference" not in result.stdout  # ... but not what the file holds
+
+
 def test_no_network_not_even_the_machines_loopback(hostile_batch):
     assert hostile_batch["connection"] is None
     text = feedback(hostile_batch, "network.ipynb")
