@@ -1,8 +1,8 @@
 """Grade a handful of deliberately flawed ResNet-50 submissions, as a class would hand them in.
 
 Writes the submissions into DIR/submissions/, grades them with the grader's own command into
-DIR/out/, and prints grades.csv. The flaws are the usual ones: BatchNormalization without
-``training=training``, the shortcut added after the last ReLU, a projection shortcut without
+DIR/out/, and prints grades.csv. The flaws are the usual ones: BatchNormalization fixed to
+``training=True``, the shortcut added after the last ReLU, a projection shortcut without
 stride, an endless loop, a notebook saved by Colab with a marker line deleted, a truncated
 file, and the untouched exercise.
 
@@ -58,10 +58,13 @@ def submissions() -> dict:
     return {
         "solution.ipynb": solution,
         "exercise_untouched.ipynb": make_exercise(solution),
-        "no_training_flag.ipynb": _with("identity_block", "(X, training=training)", "(X)", -1),
+        "batch_norm_always_training.ipynb": _with(
+            "identity_block", "momentum=0.9)(X)", "momentum=0.9)(X, training=True)", -1),
         "shortcut_after_relu.ipynb": _with(
-            "identity_block", "    X = layers.Add()([X, shortcut])\n    X = layers.Activation(\"relu\")(X)",
-            "    X = layers.Activation(\"relu\")(X)\n    X = layers.Add()([X, shortcut])"),
+            "identity_block",
+            "        X = layers.Add()([X, shortcut])\n    X = layers.Activation(\"relu\")(X)",
+            "        X = layers.Add()([layers.Activation(\"relu\")(X), shortcut])\n"
+            "    else:\n        X = layers.Activation(\"relu\")(X)"),
         "shortcut_without_stride.ipynb": _with(
             "convolutional_block", "shortcut = layers.Conv2D(F3, 1, strides=s,",
             "shortcut = layers.Conv2D(F3, 1,"),
