@@ -278,6 +278,28 @@ def test_a_fork_storm_is_stopped_at_the_process_limit(hostile_batch):
     assert token_processes() == []
 
 
+# Holds 1 GiB of touched memory (every page written) for as long as it is let.
+HOARDS_MEMORY = """
+import numpy as _np, time as _time
+_hoard = _np.ones(2**27)   # 2**27 float64: 1 GiB
+_time.sleep(60)
+"""
+
+
+def test_a_memory_hog_is_stopped_at_the_memory_limit(tmp_path):
+    folder = tmp_path / "subs"
+    folder.mkdir()
+    write(folder, "hoards_memory.ipynb", hostile(HOARDS_MEMORY))
+    start = time.monotonic()
+    result = grade("--reference", REFERENCE, "--out", tmp_path / "out", "--cell-timeout",
+                   "120", "--memory-limit", "600", folder)
+    assert result.returncode == 0, result.stderr
+    assert time.monotonic() - start < 45, "not stopped before the cell's sleep ended"
+    row = rows(tmp_path / "out")["hoards_memory.ipynb"]
+    assert row["status"] == "memory-limit" and points(row)["relu"] == 0, row
+    assert "600 MB of memory" in row["note"]
+
+
 def test_without_bubblewrap_the_grader_refuses_unless_told_to_run_unsandboxed(tmp_path):
     folder = tmp_path / "subs"
     folder.mkdir()
