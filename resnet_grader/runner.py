@@ -93,8 +93,6 @@ class RunResult:
     event_cell: int | None = None
     seconds: float = 0.0
     log: str = ""
-    peak_memory_mb: int = 0     # the most it used at once, as the watchdog saw it
-    peak_tasks: int = 0
 
 
 def _kill_group(pid: int) -> None:
@@ -274,8 +272,7 @@ def _watch(process, limits: Limits, cgroup: ProcessCgroup | None, total_timeout:
         # unsandboxed, a process that escaped the group may hold the pipe open: do not wait
         output.join(timeout=5)
         watchdog.join()
-    run = RunResult(log=output.text, peak_memory_mb=watchdog.peak_memory // MB,
-                    peak_tasks=watchdog.peak_tasks)
+    run = RunResult(log=output.text)
     if watchdog.exceeded:
         run.event = watchdog.exceeded
     elif timed_out:

@@ -41,7 +41,6 @@ kernel exempts), and RLIMIT_AS breaks TensorFlow (it reserves huge virtual mappi
 from __future__ import annotations
 
 import os
-import resource
 import shutil
 import signal
 import subprocess
@@ -197,16 +196,6 @@ def _probe() -> str:
     return ""
 
 
-def file_size_limit(limits: Limits):
-    """A preexec function: no file the run writes grows past the output limit (RLIMIT_FSIZE
-    holds for root too; the grader's own results file is the one on the host's disk)."""
-    size = limits.output_mb * MB
-
-    def apply():
-        resource.setrlimit(resource.RLIMIT_FSIZE, (size, size))
-    return apply
-
-
 # --------------------------------------------------------------------------- a hard process limit
 
 CGROUP_ROOT = Path("/sys/fs/cgroup")
@@ -240,12 +229,6 @@ class ProcessCgroup:
         process it starts is counted; it does not run at all if that fails."""
         return ["/bin/sh", "-ec", 'echo $$ > "$0"; exec "$@"',
                 str(self.path / "cgroup.procs"), *command]
-
-    def processes(self) -> int:
-        try:
-            return int((self.path / "pids.current").read_text())
-        except (OSError, ValueError):
-            return 0
 
     def refused_forks(self) -> int:
         try:
@@ -376,8 +359,6 @@ class Watchdog(threading.Thread):
         super().__init__(daemon=True, name=f"watchdog-{root}")
         self.root, self.limits, self.kill, self.cgroup = root, limits, kill, cgroup
         self.exceeded: str | None = None
-        self.peak_memory = 0
-        self.peak_tasks = 0
         self._done = threading.Event()
 
     def over(self, event: str) -> None:
@@ -393,16 +374,13 @@ class Watchdog(threading.Thread):
         memory_limit = self.limits.memory_mb * MB
         while not self._done.wait(TICK):
             if self.cgroup and self.cgroup.refused_forks():
-                self.peak_tasks = max(self.peak_tasks, self.cgroup.processes())
                 self.over("process-limit")
                 continue
             tasks, resident, pids = usage(self.root)
-            self.peak_tasks = max(self.peak_tasks, tasks)
             if tasks > self.limits.tasks:
                 self.over("process-limit")
                 continue
             memory = resident if resident <= memory_limit else proportional_memory(pids)
-            self.peak_memory = max(self.peak_memory, memory)
             if memory > memory_limit:
                 self.over("memory-limit")
 
@@ -443,9 +421,3 @@ def kill_tree(root: int) -> None:
             os.kill(pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
             pass
-
-
-def wait_gone(pids, seconds: float = 5.0) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline and any(Path(f"/proc/{p}").exists() for p in pids):
-        time.sleep(0.02)
