@@ -37,7 +37,7 @@ _import_keras_quietly()
 
 from .profiles import Profile, get_profile, PROFILES, DATASETS  # noqa: E402
 from .data import load_data  # noqa: E402
-from .training import (train, describe_run, device_name, TrainingRun, Acceleration,  # noqa: E402
+from .training import (train, train_seeds, describe_run, device_name, TrainingRun, Acceleration,  # noqa: E402
                        acceleration, use_precision, training_precision, paper_sgd)
 from .seeds import seed  # noqa: E402
 from .prose import claim, glue  # noqa: E402
@@ -60,7 +60,7 @@ def __getattr__(name):
 __version__ = "0.1.0"
 
 __all__ = [
-    "Profile", "get_profile", "PROFILES", "DATASETS", "load_data", "train",
+    "Profile", "get_profile", "PROFILES", "DATASETS", "load_data", "train", "train_seeds",
     "describe_run", "device_name", "TrainingRun", "seed", "glue", "Acceleration",
     "acceleration", "use_precision", "training_precision", "paper_sgd", "claim", "expect_output",
 ]

@@ -12,6 +12,7 @@ import logging
 import time
 
 import keras
+import numpy as np
 from keras import layers, ops
 
 from .devices import compute_capability, device_kind
@@ -29,6 +30,20 @@ class TrainingRun:
     test_accuracy: float
     jit_compiled: bool | None = None   # whether Keras compiled the step with XLA
     epoch_seconds: list = dataclasses.field(default_factory=list)   # wall time of each epoch
+    seed: int | None = None            # the seed of rb.train_seeds' run (None: rb.train's)
+    steps: int | None = None           # training steps (batches) the run took
+    cached: bool = False               # read from the run cache instead of trained here
+    model: object = dataclasses.field(default=None, repr=False, compare=False)  # trained
+
+    @property
+    def final_train_error(self) -> float:
+        """Training error after the last epoch, in percent."""
+        return 100 * (1 - self.history["accuracy"][-1])
+
+    @property
+    def test_error(self) -> float:
+        """Error on the test set after training, in percent."""
+        return 100 * (1 - self.test_accuracy)
 
     @property
     def final_train_loss(self) -> float:
@@ -168,6 +183,11 @@ class ShiftAndFlip(layers.Layer):
         self.shift = shift
         self.seed_generator = keras.random.SeedGenerator(seed)
 
+    def reseed(self, seed: int) -> None:
+        """Start the crops and flips again from ``seed``'s sequence."""
+        state = self.seed_generator.state
+        state.assign(ops.cast(ops.convert_to_tensor([seed, 0]), state.dtype))
+
     def call(self, images, training=None):
         if not training:
             return images
@@ -263,26 +283,167 @@ def train(models, data, profile: Profile | None = None, *, epochs: int | None = 
         trained = compiled(model, optimizer=optimizer, steps=steps,
                            learning_rate=learning_rate, augment=augment, settings=settings)
         _build_before_fit(trained, x_train, y_train)
-        timer = _EpochTimer()
-        start = time.perf_counter()
-        history = trained.fit(x_train, y_train, epochs=epochs, batch_size=batch_size, verbose=0,
-                              callbacks=[timer],
-                              validation_data=(x_test, y_test) if test_each_epoch else None,
-                              validation_batch_size=TEST_BATCH)
-        seconds = time.perf_counter() - start
-        if test_each_epoch:  # fit has already compiled the test step: reuse it
-            test_loss, test_accuracy = trained.evaluate(x_test, y_test, batch_size=TEST_BATCH,
-                                                        verbose=0)
-        else:
-            test_loss, test_accuracy = evaluate_eagerly(trained, x_test, y_test)
-        run = TrainingRun(label, {k: [float(v) for v in vs] for k, vs in history.history.items()},
-                          seconds, float(test_loss), float(test_accuracy),
-                          jit_compiled=trained.jit_compile is True,
-                          epoch_seconds=timer.seconds)
+        run = _fit(trained, label, data, epochs=epochs, batch_size=batch_size,
+                   test_each_epoch=test_each_epoch)
+        run.steps, run.model = steps, model
         if verbose:
             print(run.summary())
         runs[label] = run
     return runs[next(iter(runs))] if single else runs
+
+
+def _fit(trained, label, data, *, epochs, batch_size, test_each_epoch) -> TrainingRun:
+    """Fit the compiled ``trained`` model and test it: one :class:`TrainingRun`."""
+    (x_train, y_train), (x_test, y_test) = data
+    timer = _EpochTimer()
+    start = time.perf_counter()
+    history = trained.fit(x_train, y_train, epochs=epochs, batch_size=batch_size, verbose=0,
+                          callbacks=[timer],
+                          validation_data=(x_test, y_test) if test_each_epoch else None,
+                          validation_batch_size=TEST_BATCH)
+    seconds = time.perf_counter() - start
+    if test_each_epoch:  # fit has already compiled the test step: reuse it
+        test_loss, test_accuracy = trained.evaluate(x_test, y_test, batch_size=TEST_BATCH,
+                                                    verbose=0)
+    else:
+        test_loss, test_accuracy = evaluate_eagerly(trained, x_test, y_test)
+    return TrainingRun(label, {k: [float(v) for v in vs] for k, vs in history.history.items()},
+                       seconds, float(test_loss), float(test_accuracy),
+                       jit_compiled=trained.jit_compile is True,
+                       epoch_seconds=timer.seconds)
+
+
+def train_seeds(builders, data, profile: Profile | None = None, *, seeds=None,
+                epochs: int | None = None, batch_size: int | None = None, optimizer=None,
+                learning_rate: float = 1e-3, augment: bool | None = None,
+                settings: Acceleration | None = None, test_each_epoch: bool = False,
+                verbose: bool = True):
+    """Train each network of ``{label: build}`` once per seed, as :func:`train` trains one.
+
+    ``build`` is a function of no arguments that returns a new, untrained ``keras.Model``.
+    For each seed (default: the profile's ``seeds``) the network is built after
+    ``rb.seed(seed)``, so ``rb.seed(seed); build()`` gives back the network that seed's run
+    started from, and the data are shuffled (and augmented) from the same seed. Every seed of a
+    label trains the same compiled training step: its weights and optimizer state are set
+    back for each seed instead of tracing the step again, which is most of a deep network's
+    first epoch on a CPU.
+
+    Where the run cache is on (``$RESNET_BOOK_RUN_CACHE``, set by the book build), a run is read
+    from it when everything that decides the run matches (:mod:`resnet_book.run_cache`), and
+    stored after training otherwise; ``run.cached`` says which.
+
+    Returns ``{label: [TrainingRun, ...]}``, one run per seed in order; ``run.model`` is that
+    seed's trained network and ``run.seed`` its seed.
+    """
+    from . import run_cache
+    from .seeds import seed as set_seed
+
+    profile = profile or get_profile()
+    settings = settings or acceleration()
+    augment = profile.augment if augment is None else augment
+    seeds = tuple(profile.seeds if seeds is None else seeds)
+    if not seeds:
+        raise ValueError("train_seeds() needs at least one seed, e.g. seeds=(0, 1, 2).")
+    builders = dict(builders)
+    if not builders:
+        raise ValueError("train_seeds() needs at least one network: {label: build}.")
+    for label, build in builders.items():
+        if not callable(build) or isinstance(build, keras.Model):
+            raise TypeError(f"{label!r} must be a function that builds a new network (e.g. "
+                            f"lambda: cifar_network(20, input_shape)), not a "
+                            f"{type(build).__name__}: each seed builds its own.")
+    (x_train, y_train), (x_test, y_test) = data
+    epochs = epochs or profile.epochs
+    batch_size = batch_size or profile.batch_size
+    steps = epochs * profile.steps_per_epoch(len(x_train), batch_size)
+    cache = run_cache.open_cache()
+    if verbose:
+        print(describe_run(profile, x_train, x_test, settings=settings, augment=augment)
+              + f" · {len(seeds)} seeds, {steps:,} steps of {batch_size} each")
+    if keras.config.backend() == "tensorflow":
+        _quiet_first_traces()
+    results = {}
+    for label, build in builders.items():
+        trainer = carrier = start_state = None
+        runs = []
+        for seed in seeds:
+            set_seed(seed)
+            model = build()
+            if not isinstance(model, keras.Model):
+                raise TypeError(f"{label!r}: its build function returned a "
+                                f"{type(model).__name__}, not a keras.Model.")
+            key = lock = None
+            if cache is not None:
+                described = _optimizer(optimizer, steps, learning_rate)
+                key = run_cache.run_key(model, data, {
+                    "epochs": epochs, "batch_size": batch_size, "augment": augment,
+                    "test_each_epoch": test_each_epoch, "seed": seed,
+                    "settings": dataclasses.asdict(settings), "profile": profile.name,
+                    "optimizer": [type(described).__name__, _without_name(described)]})
+                lock = cache.locked(key)
+                lock.__enter__()
+            try:
+                record = cache.load(key, model) if cache is not None else None
+                if record is not None:
+                    run = TrainingRun(**record)
+                    run.cached = True
+                else:
+                    if trainer is None:
+                        carrier = build()
+                        trainer = compiled(carrier, optimizer=optimizer, steps=steps,
+                                           learning_rate=learning_rate, augment=augment,
+                                           settings=settings)
+                        _build_before_fit(trainer, x_train, y_train)
+                        start_state = [ops.convert_to_numpy(v)
+                                       for v in trainer.optimizer.variables]
+                    else:
+                        for variable, value in zip(trainer.optimizer.variables, start_state):
+                            variable.assign(value)
+                    carrier.set_weights(model.get_weights())
+                    for layer in trainer.layers:
+                        if isinstance(layer, ShiftAndFlip):
+                            layer.reseed(seed)
+                    set_seed(seed)
+                    run = _fit(trainer, label, data, epochs=epochs, batch_size=batch_size,
+                               test_each_epoch=test_each_epoch)
+                    model.set_weights(carrier.get_weights())
+                    run.seed, run.steps = seed, steps
+                    if cache is not None:
+                        record = dataclasses.asdict(dataclasses.replace(run, model=None))
+                        record.pop("model")
+                        record.pop("cached")
+                        cache.store(key, model, record)
+            finally:
+                if lock is not None:
+                    lock.__exit__(None, None, None)
+            run.model = model
+            runs.append(run)
+        results[label] = runs
+        if verbose:
+            print(seeds_summary(label, runs))
+    return results
+
+
+def _without_name(optimizer) -> dict:
+    # Keras numbers optimizers by creation ("adam", "adam_1"): the name decides nothing.
+    return {k: v for k, v in optimizer.get_config().items() if k != "name"}
+
+
+def seeds_summary(label: str, runs) -> str:
+    """One line for a network trained on several seeds: mean and range of its figures."""
+    def spread(values, digits, unit=""):
+        values = np.asarray(values, dtype=float)
+        return (f"{values.mean():.{digits}f}{unit} ({values.min():.{digits}f}"
+                f"–{values.max():.{digits}f})")
+
+    cached = sum(run.cached for run in runs)
+    where = (" (all read from the run cache)" if cached == len(runs)
+             else f" ({cached} read from the run cache)" if cached else "")
+    return (f"{label}: {len(runs)} seeds, training loss "
+            f"{spread([r.final_train_loss for r in runs], 3)}, training error "
+            f"{spread([r.final_train_error for r in runs], 1, ' %')}, test accuracy "
+            f"{spread([100 * r.test_accuracy for r in runs], 1, ' %')}, "
+            f"{sum(r.seconds for r in runs):.0f} s{where}")
 
 
 def evaluate_eagerly(model, x, y, batch_size: int = TEST_BATCH) -> tuple[float, float]:

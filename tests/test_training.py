@@ -150,3 +150,71 @@ def test_eager_evaluation_gives_what_keras_evaluate_gives():
     loss, accuracy = model.evaluate(x, y, batch_size=128, verbose=0)
     eager_loss, eager_accuracy = evaluate_eagerly(model, x, y, batch_size=128)
     assert np.isclose(eager_loss, loss, rtol=1e-5) and eager_accuracy == pytest.approx(accuracy)
+
+
+SEEDS_SMOKE = Path(__file__).with_name("train_seeds_smoke.py")
+
+
+@pytest.mark.parametrize("backend", ["tensorflow", "jax"])
+def test_seeds_share_one_traced_step_and_the_run_cache_returns_the_same_runs(
+        backend, tmp_path):
+    """Three seeds trained through one compiled step give each seed the run it gets when it
+    is trained alone; the same runs again come from the cache; a change that decides a run
+    (the learning rate) is trained, not read."""
+    env = {**os.environ, "KERAS_BACKEND": backend, "RESNET_BOOK_PROFILE": "quick",
+           "RESNET_BOOK_RUN_CACHE": str(tmp_path / "runs")}
+    result = subprocess.run([sys.executable, str(SEEDS_SMOKE)], env=env, capture_output=True,
+                            text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads(result.stderr.strip().splitlines()[-1])
+    assert report["backend"] == backend
+    assert report["seeds"] == [0, 1, 2] and report["steps"] == 2 * 6
+    assert report["cached_first"] == [False, False, False]
+    losses = np.array(report["losses"])
+    assert np.all(np.isfinite(losses)) and np.all(losses[:, -1] < losses[:, 0])
+    assert len({tuple(row) for row in losses.tolist()}) == 3   # the seeds differ
+    assert report["weights_moved"]   # each seed's model holds its trained weights
+    assert report["cached_again"] == [True, True, True] and report["same_weights_again"]
+    assert np.array_equal(report["again_losses"], report["losses"])
+    assert report["alone_cached"] and report["alone_loss"] == report["losses"][2]
+    assert report["other_cached"] is False and report["other_loss"] != report["losses"][0]
+
+
+def test_a_seed_trained_alone_is_the_run_it_gets_among_others(tmp_path):
+    """Without the cache: seed 1 trained after seed 0 (through seed 0's compiled step, its
+    weights and optimizer state set back) is the run seed 1 gets on its own."""
+    env = {**os.environ, "RESNET_BOOK_PROFILE": "quick"}
+    env.pop("RESNET_BOOK_RUN_CACHE", None)
+    code = (
+        "import json, sys, resnet_book as rb\n"
+        "from keras import layers\n"
+        "import keras\n"
+        "profile = rb.get_profile('quick')\n"
+        "(x, y), (xt, yt) = rb.load_data(profile)\n"
+        "data = (x[:256], y[:256]), (xt[:128], yt[:128])\n"
+        "def build():\n"
+        "    i = keras.Input(x.shape[1:])\n"
+        "    a = layers.GlobalAveragePooling2D()(layers.Conv2D(8, 3, activation='relu')(i))\n"
+        "    return keras.Model(i, layers.Dense(10, activation='softmax')(a))\n"
+        "both = rb.train_seeds({'n': build}, data, profile, seeds=(0, 1), epochs=2,"
+        " verbose=False)['n']\n"
+        "alone = rb.train_seeds({'n': build}, data, profile, seeds=(1,), epochs=2,"
+        " verbose=False)['n'][0]\n"
+        "print(json.dumps([both[1].history['loss'], alone.history['loss'],"
+        " both[0].history['loss']]))\n")
+    result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                            text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    among, alone, seed_0 = json.loads(result.stdout.strip().splitlines()[-1])
+    assert np.allclose(among, alone, rtol=1e-5, atol=1e-6), (among, alone)
+    assert not np.allclose(seed_0, alone)
+
+
+def test_train_seeds_wants_builders_not_models():
+    model = rb.models.cifar_network(8, (8, 8, 1))
+    with pytest.raises(TypeError, match="function that builds a new network"):
+        rb.train_seeds({"built": model}, data=((None, None), (None, None)),
+                       profile=rb.get_profile("quick"))
+    with pytest.raises(ValueError, match="at least one seed"):
+        rb.train_seeds({"n": lambda: model}, data=((None, None), (None, None)),
+                       profile=rb.get_profile("quick"), seeds=())
