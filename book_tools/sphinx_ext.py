@@ -1,9 +1,23 @@
-"""A Sphinx extension for the book's build: drop duplicated inline scripts.
+"""A Sphinx extension for the book's build: the run cache, chapters executed two at a time, and
+no duplicated inline scripts.
+
+**The run cache.** Runs that several chapters report are trained once per build: the build
+sets ``$RESNET_BOOK_RUN_CACHE`` to ``_build/.run_cache`` (beside Jupyter Book's execution
+cache, so ``rm -rf _build`` empties both) before any notebook runs, and the kernels inherit it
+(see :mod:`resnet_book.run_cache`).
+
+**Chapters two at a time.** myst-nb executes the notebooks one after another as Sphinx reads
+them, and much of a chapter's time is TensorFlow tracing training steps on one core. Before
+Sphinx reads anything, this extension executes the notebooks that the execution cache does not
+hold yet, ``$RESNET_BOOK_BUILD_JOBS`` at a time (default: the number of cores, at most 2), and
+stores them in that cache; myst-nb then finds them there. A notebook that fails here is not
+stored, so myst-nb runs it again itself and reports the failure as it always does.
 
 Under Sphinx 7.4, sphinx-thebe's inline configuration script (``const THEBE_JS_URL = ...``)
 is written into every page twice, and the second copy throws "Identifier 'THEBE_JS_URL' has
 already been declared" in the reader's browser console. A page needs each script once.
 """
+import os
 
 
 def _drop_duplicate_scripts(app, pagename, templatename, context, doctree):
@@ -22,6 +36,91 @@ def _drop_duplicate_scripts(app, pagename, templatename, context, doctree):
     scripts[:] = unique
 
 
+RUN_CACHE_VARIABLE = "RESNET_BOOK_RUN_CACHE"   # resnet_book.run_cache.CACHE_VARIABLE
+JOBS_VARIABLE = "RESNET_BOOK_BUILD_JOBS"
+
+
+def _execution_cache(app):
+    if app.config["nb_execution_mode"] != "cache":
+        return None
+    from pathlib import Path
+
+    # myst-nb opens a relative path from the working folder; Jupyter Book gives an absolute one
+    return Path(os.path.abspath(app.config["nb_execution_cache_path"] or ".jupyter_cache"))
+
+
+def _set_run_cache(app):
+    folder = _execution_cache(app)
+    if folder is not None:
+        os.environ.setdefault(RUN_CACHE_VARIABLE, str(folder.parent / ".run_cache"))
+
+
+def _execute_in_parallel(app, env, docnames):
+    folder = _execution_cache(app)
+    jobs = int(os.environ.get(JOBS_VARIABLE, "") or min(2, os.cpu_count() or 1))
+    if folder is None or jobs < 2:
+        return
+    import concurrent.futures
+    import copy
+    import fnmatch
+    import time
+    from pathlib import Path
+
+    import nbformat
+    from jupyter_cache import get_cache
+    from jupyter_cache.base import CacheBundleIn
+    from jupyter_cache.executors.utils import single_nb_execution
+    from sphinx.util import logging
+
+    logger = logging.getLogger(__name__)
+    excluded = app.config["nb_execution_excludepatterns"]
+    cache = get_cache(str(folder))
+    stale = []
+    for docname in sorted(docnames):
+        path = Path(env.doc2path(docname))
+        relative = path.relative_to(app.srcdir).as_posix()
+        if path.suffix != ".ipynb" or any(fnmatch.fnmatch(relative, pattern)
+                                          for pattern in excluded):
+            continue
+        notebook = nbformat.read(path, as_version=4)
+        try:
+            cache.match_cache_notebook(notebook)
+        except KeyError:
+            stale.append((path, notebook))
+    if len(stale) < 2:
+        return
+
+    def execute(path, notebook):
+        start = time.perf_counter()
+        executed = copy.deepcopy(notebook)
+        result = single_nb_execution(
+            executed, cwd=str(path.parent), timeout=app.config["nb_execution_timeout"],
+            allow_errors=app.config["nb_execution_allow_errors"], meta_override=True)
+        # The cache matches a page by its code and metadata as read, which running changes
+        # (the kernel's language_info): keep the outputs under the page's own metadata.
+        executed.metadata = notebook.metadata
+        for ran, read in zip(executed.cells, notebook.cells):
+            ran.metadata = read.metadata
+        return path, executed, result, time.perf_counter() - start
+
+    logger.info(f"executing {len(stale)} notebooks, {jobs} at a time")
+    with concurrent.futures.ThreadPoolExecutor(jobs) as pool:
+        futures = [pool.submit(execute, path, notebook) for path, notebook in stale]
+        for future in concurrent.futures.as_completed(futures):
+            path, notebook, result, seconds = future.result()
+            if result.err is not None:
+                logger.info(f"{path.name} failed when executed ahead ({seconds:.0f} s); "
+                            "it runs again as the page is read")
+                continue
+            record = cache.add_nb_to_project(str(path))
+            cache.cache_notebook_bundle(
+                CacheBundleIn(notebook, record.uri, data={"execution_seconds": result.time}),
+                check_validity=False, overwrite=True)
+            logger.info(f"{path.name} executed ahead in {seconds:.0f} s")
+
+
 def setup(app):
     app.connect("html-page-context", _drop_duplicate_scripts, priority=900)
+    app.connect("builder-inited", _set_run_cache)
+    app.connect("env-before-read-docs", _execute_in_parallel)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
