@@ -28,7 +28,8 @@ ALLOWED = {
     "resnet_book": {"keras", "numpy", "matplotlib", "myst_nb", "IPython",
                     "jax", "tensorflow", "torch"},  # devices.py asks whichever backend runs
     "resnet_grader": {"nbformat", "nbval", "pytest"},
-    "book_tools": {"nbformat", "nbclient", "yaml", "playwright", "resnet_grader"},
+    "book_tools": {"nbformat", "nbclient", "yaml", "playwright", "resnet_grader",
+                   "sphinx", "jupyter_cache"},  # sphinx_ext runs inside the book's build
 }
 
 
