@@ -6,6 +6,7 @@ backend computes on is asked in :mod:`resnet_book.devices`.
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import inspect
 import logging
@@ -372,7 +373,7 @@ def train_seeds(builders, data, profile: Profile | None = None, *, seeds=None,
             if not isinstance(model, keras.Model):
                 raise TypeError(f"{label!r}: its build function returned a "
                                 f"{type(model).__name__}, not a keras.Model.")
-            key = lock = None
+            key = None
             if cache is not None:
                 described = _optimizer(optimizer, steps, learning_rate)
                 key = run_cache.run_key(model, data, {
@@ -380,10 +381,8 @@ def train_seeds(builders, data, profile: Profile | None = None, *, seeds=None,
                     "test_each_epoch": test_each_epoch, "seed": seed,
                     "settings": dataclasses.asdict(settings), "profile": profile.name,
                     "optimizer": [type(described).__name__, _without_name(described)]})
-                lock = cache.locked(key)
-                lock.__enter__()
-            try:
-                record = cache.load(key, model) if cache is not None else None
+            with cache.locked(key) if key else contextlib.nullcontext():
+                record = cache.load(key, model) if key else None
                 if record is not None:
                     run = TrainingRun(**record)
                     run.cached = True
@@ -408,14 +407,11 @@ def train_seeds(builders, data, profile: Profile | None = None, *, seeds=None,
                                test_each_epoch=test_each_epoch)
                     model.set_weights(carrier.get_weights())
                     run.seed, run.steps = seed, steps
-                    if cache is not None:
-                        record = dataclasses.asdict(dataclasses.replace(run, model=None))
-                        record.pop("model")
-                        record.pop("cached")
+                    if key:
+                        record = {field.name: getattr(run, field.name)
+                                  for field in dataclasses.fields(run)
+                                  if field.name not in ("model", "cached")}
                         cache.store(key, model, record)
-            finally:
-                if lock is not None:
-                    lock.__exit__(None, None, None)
             run.model = model
             runs.append(run)
         results[label] = runs
