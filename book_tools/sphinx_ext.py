@@ -41,12 +41,15 @@ JOBS_VARIABLE = "RESNET_BOOK_BUILD_JOBS"
 
 
 def _execution_cache(app):
-    if app.config["nb_execution_mode"] != "cache":
+    """The folder myst-nb keeps executed notebooks in, or None where it does not cache."""
+    # myst-nb resolves its configuration when the builder is ready; Jupyter Book leaves the
+    # path empty, and myst-nb then uses _build/.jupyter_cache (beside the HTML folder).
+    config = app.env.mystnb_config
+    if config.execution_mode != "cache":
         return None
     from pathlib import Path
 
-    # myst-nb opens a relative path from the working folder; Jupyter Book gives an absolute one
-    return Path(os.path.abspath(app.config["nb_execution_cache_path"] or ".jupyter_cache"))
+    return Path(config.execution_cache_path).resolve()
 
 
 def _set_run_cache(app):
@@ -73,7 +76,8 @@ def _execute_in_parallel(app, env, docnames):
     from sphinx.util import logging
 
     logger = logging.getLogger(__name__)
-    excluded = app.config["nb_execution_excludepatterns"]
+    config = app.env.mystnb_config
+    excluded = config.execution_excludepatterns
     cache = get_cache(str(folder))
     stale = []
     for docname in sorted(docnames):
@@ -94,8 +98,8 @@ def _execute_in_parallel(app, env, docnames):
         start = time.perf_counter()
         executed = copy.deepcopy(notebook)
         result = single_nb_execution(
-            executed, cwd=str(path.parent), timeout=app.config["nb_execution_timeout"],
-            allow_errors=app.config["nb_execution_allow_errors"], meta_override=True)
+            executed, cwd=str(path.parent), timeout=config.execution_timeout,
+            allow_errors=config.execution_allow_errors, meta_override=True)
         # The cache matches a page by its code and metadata as read, which running changes
         # (the kernel's language_info): keep the outputs under the page's own metadata.
         executed.metadata = notebook.metadata
@@ -121,6 +125,7 @@ def _execute_in_parallel(app, env, docnames):
 
 def setup(app):
     app.connect("html-page-context", _drop_duplicate_scripts, priority=900)
-    app.connect("builder-inited", _set_run_cache)
+    # After myst-nb's own handler (priority 500), which resolves the execution cache's path.
+    app.connect("builder-inited", _set_run_cache, priority=900)
     app.connect("env-before-read-docs", _execute_in_parallel)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

@@ -1,7 +1,8 @@
 """The build's extension executes stale notebooks two at a time before Sphinx reads them,
 and points the run cache beside the execution cache (book_tools/sphinx_ext.py).
 
-A two-page Sphinx project with myst-nb in cache mode, as Jupyter Book configures it: both
+A two-page Sphinx project with myst-nb in cache mode, as Jupyter Book configures it (no cache
+path: myst-nb's default, ``_build/.jupyter_cache``, applies): both
 notebooks run ahead, side by side (each sleeps, so together they take less than one after the
 other), myst-nb then reads them from the execution cache, their kernels saw
 ``RESNET_BOOK_RUN_CACHE``, and a notebook that fails still fails the build with myst-nb's own
@@ -37,7 +38,6 @@ def _project(folder, second_source):
         f"sys.path.insert(0, {str(ROOT)!r})\n"
         "extensions = ['myst_nb', 'book_tools.sphinx_ext']\n"
         "nb_execution_mode = 'cache'\n"
-        f"nb_execution_cache_path = {str(folder / '_build' / '.jupyter_cache')!r}\n"
         "nb_execution_timeout = 120\n"
         "exclude_patterns = ['_build']\n")
     (folder / "index.md").write_text("# Book\n\n```{toctree}\none\ntwo\n```\n")
@@ -55,8 +55,8 @@ def _build(folder):
     env = {**os.environ, "RESNET_BOOK_BUILD_JOBS": "2"}
     env.pop("RESNET_BOOK_RUN_CACHE", None)
     proc = subprocess.run([sys.executable, "-m", "sphinx", "-b", "html", "-W", str(folder),
-                           str(folder / "_build" / "html")], env=env, capture_output=True,
-                          text=True, timeout=600)
+                           str(folder / "_build" / "html")], env=env, cwd=folder,
+                          capture_output=True, text=True, timeout=600)
     return proc, time.monotonic() - start
 
 
