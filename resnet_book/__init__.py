@@ -40,9 +40,9 @@ from .data import load_data  # noqa: E402
 from .training import (train, train_seeds, describe_run, device_name, TrainingRun, Acceleration,  # noqa: E402
                        acceleration, use_precision, training_precision, paper_sgd)
 from .seeds import seed  # noqa: E402
-from .prose import claim, glue  # noqa: E402
+from .prose import claim, glue, mean_range  # noqa: E402
 from .checks import expect_output  # noqa: E402
-from . import models  # noqa: E402
+from . import models, twins  # noqa: E402
 
 # The drawing modules load Matplotlib, which a training-only machine (the GPU check) may lack:
 # they are imported when first used, as rb.diagrams and rb.plots.
@@ -62,5 +62,5 @@ __version__ = "0.1.0"
 __all__ = [
     "Profile", "get_profile", "PROFILES", "DATASETS", "load_data", "train", "train_seeds",
     "describe_run", "device_name", "TrainingRun", "seed", "glue", "Acceleration",
-    "acceleration", "use_precision", "training_precision", "paper_sgd", "claim", "expect_output",
+    "acceleration", "use_precision", "training_precision", "paper_sgd", "claim", "mean_range", "expect_output",
 ]

@@ -75,9 +75,7 @@ def zero_pad_shortcut(a, filters, stride):
 
 def projection_shortcut(a, filters, stride):
     """Options B and C: W_s a^[l], a 1x1 convolution with stride, then BN."""
-    z = layers.Conv2D(filters, 1, strides=stride, use_bias=False,
-                      kernel_initializer="he_normal")(a)
-    return layers.BatchNormalization(momentum=0.9)(z)
+    return conv_bn(a, filters, kernel_size=1, stride=stride)
 
 
 def pooling_shortcut(a, filters, stride):

@@ -8,6 +8,11 @@ Each plot colours its lines by one of three rules, named in its docstring:
   compare networks of the same depth (plain-56, ResNet-56, a zero-initialised ResNet-56);
 - by run: the i-th run gets the i-th entry of ``RUN_STYLES``, for runs that differ in neither
   depth nor kind.
+
+Where a label maps to a list of runs, one per seed (what :func:`resnet_book.train_seeds`
+returns), the plots of runs draw every seed: a thin line each, and their mean drawn as the
+label's line; :func:`error_by_depth` draws the mean with a band from the lowest to the highest
+seed and a dot per seed.
 """
 from __future__ import annotations
 
@@ -49,20 +54,42 @@ def _colour(label: str):
     return DEPTH_COLOURS.get(depth_of(label))
 
 
+def _seeds(run_or_runs) -> list:
+    """The runs of one label: a list of seeds' runs as it is, a single run as a list of one."""
+    return list(run_or_runs) if isinstance(run_or_runs, (list, tuple)) else [run_or_runs]
+
+
+def _curves(ax, runs, key, label, style, scale=lambda values: values):
+    """One label's curve of ``history[key]``: each seed thin, the mean (or the one run) bold."""
+    seeds = _seeds(runs)
+    curves = np.array([scale(np.asarray(run.history[key], dtype=float)) for run in seeds])
+    epochs = np.arange(1, curves.shape[1] + 1)
+    if len(seeds) > 1:
+        thin = {k: v for k, v in style.items() if k != "linestyle"}
+        for curve in curves:
+            ax.plot(epochs, curve, linewidth=0.8, alpha=0.45, **thin)
+        label = f"{label} (mean of {len(seeds)} seeds)"
+    ax.plot(epochs, curves.mean(axis=0), marker="o", markersize=3, label=label, **style)
+
+
+def _chance_line(ax, value=np.log(10), text="chance: ln 10"):
+    # Above the curves (a network at chance runs along it) and inside the frame, at epoch 1.
+    ax.axhline(value, color=REFERENCE_COLOUR, linestyle=":", linewidth=1, zorder=3)
+    ax.annotate(text, (1, value), xytext=(2, 4), textcoords="offset points",
+                color=REFERENCE_COLOUR, fontsize=9, ha="left")
+
+
 def training_loss(runs, ax=None, title="Training loss per epoch", styles=None):
-    """Training loss against epoch, one line per run (``{label: TrainingRun}``).
+    """Training loss against epoch, one line per label (``{label: TrainingRun}`` or
+    ``{label: [TrainingRun per seed]}``).
 
     Lines are coloured by depth unless ``styles`` gives a label its own Matplotlib style.
     """
     ax = ax or plt.gca()
     for label, run in runs.items():
-        epochs = np.arange(1, len(run.history["loss"]) + 1)
         style = (styles or {}).get(label) or {"color": _colour(label)}
-        ax.plot(epochs, run.history["loss"], marker="o", label=label, **style)
-    ax.axhline(np.log(10), color=REFERENCE_COLOUR, linestyle=":", linewidth=1)
-    last_epoch = max(len(run.history["loss"]) for run in runs.values())
-    ax.annotate("chance: ln 10", (last_epoch, np.log(10)), xytext=(-10, 4),
-                textcoords="offset points", color=REFERENCE_COLOUR, fontsize=9, ha="right")
+        _curves(ax, run, "loss", label, style)
+    _chance_line(ax)
     ax.set(xlabel="epoch", ylabel="training loss (cross-entropy)", title=title)
     ax.xaxis.get_major_locator().set_params(integer=True)
     ax.legend()
@@ -117,11 +144,9 @@ def error_curves(runs, ax=None, key="accuracy", title="Training error per epoch"
     networks whose label says "zero" dotted."""
     ax = ax or plt.gca()
     for label, run in runs.items():
-        error = 100 * (1 - np.asarray(run.history[key]))
-        epochs = np.arange(1, len(error) + 1)
-        style = ":" if "zero" in label else "--" if label.startswith("plain") else "-"
-        ax.plot(epochs, error, linestyle=style, marker="o", markersize=3, label=label,
-                color=_colour(label))
+        line = ":" if "zero" in label else "--" if label.startswith("plain") else "-"
+        _curves(ax, run, key, label, {"linestyle": line, "color": _colour(label)},
+                scale=lambda accuracy: 100 * (1 - accuracy))
     ax.set(xlabel="epoch", ylabel="error (%)", title=title)
     ax.set_ylim(0, 100)
     ax.xaxis.get_major_locator().set_params(integer=True)
@@ -141,17 +166,28 @@ def error_by_depth(runs, ax=None, title=None, measure="error"):
     if measure not in ("error", "loss"):
         raise ValueError(f"measure must be 'error' or 'loss', not {measure!r}")
     ax = ax or plt.gca()
-    kinds: dict[str, list[tuple[int, float]]] = {}
+    kinds: dict[str, list[tuple[int, list[float]]]] = {}
     for label, run in runs.items():
         kind, depth = label.rsplit("-", 1)
-        value = (100 * (1 - run.final_train_accuracy) if measure == "error"
-                 else run.final_train_loss)
-        kinds.setdefault(kind, []).append((int(depth), value))
+        values = [100 * (1 - seed.final_train_accuracy) if measure == "error"
+                  else seed.final_train_loss for seed in _seeds(run)]
+        kinds.setdefault(kind, []).append((int(depth), values))
     for kind, points in kinds.items():
-        depths, values = zip(*sorted(points))
+        points.sort()
+        depths = [depth for depth, _ in points]
+        values = [np.asarray(seeds) for _, seeds in points]
         plain = kind.startswith("plain")
-        ax.plot(depths, values, marker="o", linestyle="--" if plain else "-",
-                color=PLAIN_COLOUR if plain else RESIDUAL_COLOUR, label=kind)
+        colour = PLAIN_COLOUR if plain else RESIDUAL_COLOUR
+        seeds = len(values[0])
+        label = kind if seeds == 1 else f"{kind} (mean, band: lowest to highest of {seeds} seeds)"
+        ax.plot(depths, [v.mean() for v in values], marker="o",
+                linestyle="--" if plain else "-", color=colour, label=label)
+        if seeds > 1:
+            ax.fill_between(depths, [v.min() for v in values], [v.max() for v in values],
+                            color=colour, alpha=0.15, linewidth=0)
+            for depth, v in zip(depths, values):
+                ax.plot([depth] * len(v), v, linestyle="none", marker=".", color=colour,
+                        alpha=0.7)
         ax.set_xticks(depths)
     ylabel = "training error (%)" if measure == "error" else "training loss (cross-entropy)"
     ax.set(xlabel="depth (weight layers)", ylabel=ylabel,

@@ -76,3 +76,16 @@ def glue(name: str, value, display: bool = False):
         return value
     myst_glue(name, value, display=display)
     return value
+
+
+def mean_range(values, digits: int = 1, unit: str = "") -> str:
+    """Several seeds' figures as the text reports them: "7.9 % (7.2–8.7 %)", the mean and, in
+    brackets, the lowest and the highest. One value is shown as it is."""
+    values = [float(value) for value in values]
+    if not values:
+        raise ValueError("mean_range() needs at least one value")
+    mean = sum(values) / len(values)
+    if len(values) == 1:
+        return f"{mean:.{digits}f}{unit}"
+    return (f"{mean:.{digits}f}{unit} ({min(values):.{digits}f}–"
+            f"{max(values):.{digits}f}{unit})")

@@ -385,7 +385,8 @@ def train_seeds(builders, data, profile: Profile | None = None, *, seeds=None,
                 record = cache.load(key, model) if key else None
                 if record is not None:
                     run = TrainingRun(**record)
-                    run.cached = True
+                    # the same network may be stored under another chapter's label
+                    run.label, run.cached = label, True
                 else:
                     if trainer is None:
                         carrier = build()

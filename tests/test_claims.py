@@ -42,3 +42,10 @@ def test_a_claim_about_one_profile_is_skipped_in_the_others(capsys, monkeypatch)
     assert "not checked in the full profile" in capsys.readouterr().out
     with pytest.raises(prose.ClaimFailed):
         prose.claim(False, "only true in quick", profiles="quick", profile=PROFILES["quick"])
+
+
+def test_several_seeds_are_reported_as_mean_and_range():
+    assert prose.mean_range([7.2, 8.7, 7.8], 1, " %") == "7.9 % (7.2–8.7 %)"
+    assert prose.mean_range([0.25], 2) == "0.25"
+    with pytest.raises(ValueError, match="at least one value"):
+        prose.mean_range([])

@@ -189,3 +189,60 @@ def test_error_by_depth_draws_one_line_per_kind():
 def test_figure_modules_load_lazily_as_attributes_of_the_package():
     assert rb.plots is plots and rb.diagrams is diagrams
     assert rb.drawing.PALETTE is PALETTE
+
+
+def seeded_runs(labels, seeds=3, epochs=4):
+    """{label: [TrainingRun per seed]}, as rb.train_seeds returns, each seed a little apart."""
+    made = {}
+    for index, label in enumerate(labels):
+        made[label] = []
+        for seed in range(seeds):
+            loss = list(np.linspace(2.3, 0.5 / (index + 1) + 0.1 * seed, epochs))
+            accuracy = list(np.linspace(0.1, 0.9 - 0.05 * index - 0.02 * seed, epochs))
+            made[label].append(rb.TrainingRun(label, {"loss": loss, "accuracy": accuracy},
+                                              1.0, loss[-1], accuracy[-1], seed=seed))
+    return made
+
+
+def test_seeded_runs_show_every_seed_and_their_mean():
+    seeded = seeded_runs(["plain-20", "plain-56"])
+    _, ax = plt.subplots()
+    plots.training_loss(seeded, ax)
+    labelled = {line.get_label(): line for line in ax.get_lines()
+                if not line.get_label().startswith("_")}
+    assert set(labelled) == {"plain-20 (mean of 3 seeds)", "plain-56 (mean of 3 seeds)"}
+    mean = np.mean([run.history["loss"] for run in seeded["plain-56"]], axis=0)
+    assert np.allclose(labelled["plain-56 (mean of 3 seeds)"].get_ydata(), mean)
+    thin = [line for line in ax.get_lines() if line.get_label().startswith("_")
+            and len(line.get_xdata()) == 4]
+    assert len(thin) == 6   # one per seed and network
+    assert {to_rgba(line.get_color()) for line in thin} == {
+        to_rgba(plots.DEPTH_COLOURS[20]), to_rgba(plots.DEPTH_COLOURS[56])}
+
+
+def test_error_by_depth_shows_the_seeds_spread_as_a_band():
+    seeded = seeded_runs(["plain-8", "plain-20", "plain-56"])
+    _, ax = plt.subplots()
+    plots.error_by_depth(seeded, ax)
+    (band,) = ax.collections
+    lows, highs = zip(*[(min(r.final_train_error for r in seeded[f"plain-{d}"]),
+                         max(r.final_train_error for r in seeded[f"plain-{d}"]))
+                        for d in (8, 20, 56)])
+    vertices = band.get_paths()[0].vertices
+    assert np.isclose(vertices[:, 1].min(), min(lows))
+    assert np.isclose(vertices[:, 1].max(), max(highs))
+    (mean_line,) = [line for line in ax.get_lines() if line.get_label().startswith("plain")]
+    assert "3 seeds" in mean_line.get_label()
+    assert list(mean_line.get_xdata()) == [8, 20, 56]
+    dots = [line for line in ax.get_lines() if line.get_linestyle() == "None"]
+    assert sum(len(line.get_ydata()) for line in dots) == 9
+
+
+def test_the_chance_line_is_labelled_inside_the_frame():
+    fig, ax = plt.subplots()
+    plots.training_loss(runs(["plain-56"]), ax)
+    render(fig)
+    (label,) = [text for text in ax.texts if "chance" in text.get_text()]
+    box = label.get_window_extent()
+    frame = ax.get_window_extent()
+    assert frame.x0 <= box.x0 and box.x1 <= frame.x1

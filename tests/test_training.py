@@ -178,6 +178,7 @@ def test_seeds_share_one_traced_step_and_the_run_cache_returns_the_same_runs(
     assert np.array_equal(report["again_losses"], report["losses"])
     assert report["alone_cached"] and report["alone_loss"] == report["losses"][2]
     assert report["other_cached"] is False and report["other_loss"] != report["losses"][0]
+    assert report["relabelled"] == [True, "tiny, again"]
 
 
 def test_a_seed_trained_alone_is_the_run_it_gets_among_others(tmp_path):

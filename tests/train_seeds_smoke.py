@@ -5,7 +5,8 @@ Prints one JSON line with what tests/test_training.py checks:
 - the runs of three seeds, trained through one compiled step;
 - seed 2 trained alone (its own, freshly traced step): the same run as in the three;
 - the same three seeds again: read from the run cache, with the same weights;
-- one change that decides the run (the learning rate): trained again, not read.
+- one change that decides the run (the learning rate): trained again, not read;
+- seed 0 under another label: read from the cache, under the label asked for.
 """
 import json
 import sys
@@ -38,6 +39,9 @@ three = train((0, 1, 2))
 alone = train((2,))[0]  # a different key? no: the same run, so it is read from the cache
 again = train((0, 1, 2))
 other = train((0,), learning_rate=3e-3)[0]
+# The same network under another label (as another chapter names it): read, and relabelled.
+relabelled = rb.train_seeds({"tiny, again": tiny}, data, profile, seeds=(0,), epochs=2,
+                            learning_rate=1e-2, verbose=False)["tiny, again"][0]
 rb.seed(1)
 fresh_seed_1 = tiny()
 print(json.dumps({
@@ -57,4 +61,5 @@ print(json.dumps({
                              zip(three[1].model.get_weights(), fresh_seed_1.get_weights())),
     "other_cached": other.cached,
     "other_loss": other.history["loss"],
+    "relabelled": [relabelled.cached, relabelled.label],
 }), file=sys.stderr)
