@@ -20,7 +20,7 @@ from .assignment import Assignment
 from .conventions import (ID_KEY, is_visible_check, neutralize, text_outputs,
                           without_expected_output_call)
 from .sandbox import (MB, SCRATCH, Limits, OutputTail, ProcessCgroup, Watchdog, bwrap_command,
-                      kill_tree)
+                      grader_temp_folder, kill_tree)
 
 # Events of a run the grader stopped because it went over a limit of the sandbox.
 LIMIT_EVENTS = ("memory-limit", "process-limit", "output-limit")
@@ -188,8 +188,10 @@ def _run_once(nb, *, cell_timeout: float, total_timeout: float, threads: int | N
                        f"--grade-file-limit={limits.output_mb * MB}",
                        "--grade-remove-notebook", str(notebook)]
             if isolation.sandboxed:
+                # host/ lies in the grader's temporary folder, with every other run's
                 command = bwrap_command(
-                    command, hidden=list(isolation.hidden), limits=limits, workdir=work,
+                    command, hidden=[*isolation.hidden, grader_temp_folder()], limits=limits,
+                    workdir=work,
                     readable=[Path(PACKAGE_PARENT)],
                     folders=[work / "nb", work / "tmp", work / "home"],
                     files={notebook_copy.fileno(): notebook,

@@ -116,6 +116,27 @@ def python_paths() -> list[Path]:
     return _existing(str(Path(p).resolve()) if p else "" for p in paths)
 
 
+def grader_temp_folder() -> Path:
+    """The folder the grader keeps each run's own files in (``$TMPDIR``, else /tmp): the graded
+    notebook, which holds the reference's outputs and hidden checks, and with several jobs
+    other students' notebooks. The sandbox hides it wherever it is: inside /tmp it is gone with
+    the host's /tmp; elsewhere (a cluster job's scratch) it is covered by an empty tmpfs.
+
+    Raises SandboxUnavailable where that folder holds what the sandbox must read (Python or the
+    grader), since hiding it would hide them too."""
+    folder = Path(tempfile.gettempdir()).resolve()
+    if _under(folder, SCRATCH):
+        return folder
+    needed = [path for path in python_paths() if _under(path, folder)]
+    if needed:
+        raise SandboxUnavailable(
+            f"The temporary folder {folder} ($TMPDIR) holds {needed[0]}, which the sandbox "
+            "must read, and the grader keeps each graded notebook (with the reference's "
+            "hidden checks) in it, which the sandbox must hide. Point TMPDIR at a folder that "
+            "holds nothing else, e.g. `export TMPDIR=$(mktemp -d /var/tmp/grading-XXXXXX)`.")
+    return folder
+
+
 def keras_datasets() -> Path:
     return Path(os.environ.get("KERAS_HOME", Path.home() / ".keras")).expanduser() / "datasets"
 
@@ -179,6 +200,7 @@ def check_available() -> None:
             _PROBE["problem"] = _probe()
     if _PROBE["problem"]:
         raise SandboxUnavailable(INSTALL_HINT.format(problem=_PROBE["problem"]))
+    grader_temp_folder()   # raises where the sandbox could not hide the grader's own files
 
 
 def _probe() -> str:

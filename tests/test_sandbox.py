@@ -212,6 +212,53 @@ def test_the_reference_submissions_and_gradebook_are_invisible(hostile_batch):
     assert seen[2] in ("[]", "FileNotFoundError") and seen[3] in ("[]", "FileNotFoundError")
 
 
+# Looks for graded notebooks (the reference's hidden checks are in them) in the folder the
+# grader's TMPDIR names, as a submission that guessed a cluster job's scratch would.
+GLOBS_TMPDIR = """
+import glob
+found = glob.glob({scratch!r} + "/**/*.ipynb", recursive=True)
+leaked = sum("HIDDEN CHECK" in open(path).read() for path in found)
+raise RuntimeError(f"found={{len(found)}} leaked={{leaked}}")
+"""
+
+
+def test_the_graders_own_files_stay_hidden_when_tmpdir_is_outside_tmp(tmp_path):
+    """A cluster job's TMPDIR is often on job-local scratch, not under /tmp: the graded
+    notebook the grader keeps there must be as invisible as under /tmp."""
+    scratch = Path("/var/tmp") / f"{TOKEN}-scratch"
+    scratch.mkdir()
+    try:
+        folder, out = tmp_path / "submissions", tmp_path / "out"
+        folder.mkdir()
+        write(folder, "globs.ipynb", hostile(GLOBS_TMPDIR.format(scratch=str(scratch))))
+        result = grade("--reference", REFERENCE, "--out", out, "--cell-timeout", "60", folder,
+                       env={"TMPDIR": str(scratch)})
+        assert result.returncode == 0, result.stderr
+        text = (out / "feedback" / "globs.md").read_text()
+        seen = re.search(r"found=(\d+) leaked=(\d+)", text)
+        assert seen, text   # the attack ran and reported
+        assert seen.groups() == ("0", "0"), text
+        assert rows(out)["globs.ipynb"]["status"] == "graded"
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def test_a_tmpdir_that_holds_python_is_refused_with_what_to_do(tmp_path):
+    """Hiding such a folder would hide Python from the sandbox: the grader stops at once and
+    says what to set, rather than grade with the folder visible."""
+    import sys
+
+    prefix = Path(sys.prefix).resolve()
+    folder = tmp_path / "submissions"
+    folder.mkdir()
+    write(folder, "solution.ipynb", reference())
+    result = grade("--reference", REFERENCE, "--out", tmp_path / "out", folder,
+                   env={"TMPDIR": str(prefix.parent)})
+    assert result.returncode == 2, result.stderr
+    assert "not grading" in result.stderr and "Point TMPDIR at a folder" in result.stderr
+    assert not (tmp_path / "out" / "grades.csv").exists()
+
+
 def test_a_hidden_folder_is_empty_and_read_only_in_the_sandbox(tmp_path):
     """The same for a folder outside /tmp (an --out folder in a course's folder): bwrap covers
     it with an empty read-only tmpfs."""
