@@ -74,9 +74,9 @@ def main(argv=None) -> int:
                 return run.returncode
             with open(out / "grades.csv", newline="") as handle:
                 statuses = [row["status"] for row in csv.DictReader(handle)]
-            # the command prints "name: 10 / 10 (graded, 35 s)" for each submission
-            each = {m[1]: int(m[2]) for m in re.finditer(r"^(\S+): .*\(\S+, (\d+) s\)$",
-                                                          run.stdout, re.M)}
+            # the command prints "[3/8, 1 min 05 s elapsed, ...] name: 10 / 10 (graded, 35 s)"
+            each = {m[1]: int(m[2]) for m in re.finditer(
+                r"^\[[^]]*\] (\S+): .*\(\S+, (\d+) s\)$", run.stdout, re.M)}
             entry = {"jobs": jobs, "seconds": round(seconds, 1),
                      "seconds_per_submission": round(seconds / args.count, 2),
                      "graded": statuses.count("graded"), "rows": len(statuses),

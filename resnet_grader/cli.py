@@ -6,6 +6,7 @@ import os
 import signal
 import sys
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
@@ -38,7 +39,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--regrade", action="store_true",
                         help="grade again the submissions grades.csv already holds")
     parser.add_argument("--jobs", type=int, default=None,
-                        help="submissions graded at once (default: the number of CPU cores)")
+                        help="submissions graded at once (default: the CPUs this process may "
+                             "use: its affinity, and $SLURM_CPUS_PER_TASK under Slurm)")
     parser.add_argument("--cell-timeout", type=float, default=120.0,
                         help="seconds one cell may run (default 120)")
     parser.add_argument("--timeout", type=float, default=900.0,
@@ -128,10 +130,42 @@ def _isolation(args, parser, hidden, *, required: bool = True) -> Isolation:
                      limits=limits)
 
 
+def _duration(seconds: float) -> str:
+    seconds = round(seconds)
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes, seconds = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes} min {seconds:02d} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min"
+
+
+def progress(done: int, total: int, started: float, now: float | None = None) -> str:
+    """Elapsed time and, from the pace so far, about how long the rest will take."""
+    elapsed = (time.monotonic() if now is None else now) - started
+    if done >= total:
+        return f"{_duration(elapsed)} elapsed"
+    return f"{_duration(elapsed)} elapsed, about {_duration(elapsed / done * (total - done))} left"
+
+
+def available_cpus() -> int:
+    """The CPUs this grader may use: those its affinity allows (``taskset``, a cgroup cpuset,
+    a Slurm task), and no more than ``$SLURM_CPUS_PER_TASK`` where Slurm sets it. Not
+    ``os.cpu_count()``, which counts the whole machine."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        cpus = os.cpu_count() or 1
+    slurm = os.environ.get("SLURM_CPUS_PER_TASK", "").strip()
+    if slurm.isdigit() and int(slurm) > 0:
+        cpus = min(cpus, int(slurm))
+    return max(1, cpus)
+
+
 def _settings(args, jobs: int, isolation: Isolation) -> Settings:
-    cores = os.cpu_count() or 1
     return Settings(cell_timeout=args.cell_timeout, total_timeout=args.timeout,
-                    threads=max(1, cores // max(1, jobs)), isolation=isolation)
+                    threads=max(1, available_cpus() // max(1, jobs)), isolation=isolation)
 
 
 def describe(assignment) -> str:
@@ -220,10 +254,13 @@ def main(argv=None) -> int:
             print(f"{name}: already graded, skipped (--regrade grades it again)")
         else:
             todo.append((name, path))
-    jobs = max(1, min(args.jobs or os.cpu_count() or 1, len(todo) or 1))
+    jobs = max(1, min(args.jobs or available_cpus(), len(todo) or 1))
     isolation = (_isolation(args, parser, [args.reference, args.out, *args.submissions])
                  if todo else Isolation())
     settings = _settings(args, jobs, isolation)
+    if todo:
+        print(f"grading {len(todo)} submission(s), {jobs} at a time, {settings.threads} "
+              f"thread(s) each ({available_cpus()} CPU(s) available)", flush=True)
     lock = threading.Lock()
 
     def grade_one(name: str, path: Path) -> Grade:
@@ -235,13 +272,18 @@ def main(argv=None) -> int:
             grade.log = repr(error)
             return grade
 
+    started = time.monotonic()
+    done = []
+
     def record(grade: Grade) -> None:
         with lock:
             atomic_write(feedback_path(args.out, grade.file),
                          feedback(grade, assignment.max_points))
             gradebook.add(grade)
             gradebook.save()
-            print(f"{grade.file}: {points(grade.total)} / {points(assignment.max_points)} "
+            done.append(grade.file)
+            print(f"[{len(done)}/{len(todo)}, {progress(len(done), len(todo), started)}] "
+                  f"{grade.file}: {points(grade.total)} / {points(assignment.max_points)} "
                   f"({grade.status}, {grade.seconds:.0f} s)", flush=True)
             if grade.status == "error":
                 print(f"{grade.file}: grader error; log tail:\n{grade.log}", file=sys.stderr)

@@ -1,7 +1,9 @@
 """The gradebook (grades.csv) and the feedback files."""
 from __future__ import annotations
 
+import contextlib
 import csv
+import fcntl
 import io
 import os
 import re
@@ -121,7 +123,12 @@ def feedback_path(out: Path, name: str) -> Path:
 
 
 class Gradebook:
-    """``grades.csv``: one row per submission, rewritten whole (atomically) after each one."""
+    """``grades.csv``: one row per submission, rewritten whole (atomically) after each one.
+
+    Several graders may write one gradebook at once (two commands on one ``--out``, or shards
+    that share it): each save holds a lock (``grades.csv.lock``, an fcntl lock, which NFS
+    honours too), reads the rows the file holds now, and writes them back with this grader's
+    own rows in place, so no writer's row is ever lost."""
 
     def __init__(self, path: Path, part_names, max_points: float, reference_sha256: str):
         self.path = Path(path)
@@ -130,11 +137,21 @@ class Gradebook:
         self.reference_sha256 = reference_sha256
         self.header = ["file", *self.parts, *FIXED_COLUMNS]
         self.rows: dict[str, dict] = {}
+        self._mine: set[str] = set()   # rows this grader added: they win over the file's
 
-    def load(self) -> None:
-        """Read an existing gradebook; raise ValueError if it belongs to another assignment."""
+    @contextlib.contextmanager
+    def _locked(self):
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.path.with_name(self.path.name + ".lock"), "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+
+    def _read(self) -> dict[str, dict]:
         if not self.path.exists():
-            return
+            return {}
         with open(self.path, newline="", encoding="utf-8") as handle:
             reader = csv.DictReader(handle)
             if reader.fieldnames and list(reader.fieldnames) != self.header:
@@ -142,8 +159,12 @@ class Gradebook:
                     f"{self.path} was written for an assignment with the columns "
                     f"{', '.join(reader.fieldnames)}, not {', '.join(self.header)}; give "
                     "another --out folder")
-            for row in reader:
-                self.rows[row["file"]] = row
+            return {row["file"]: row for row in reader}
+
+    def load(self) -> None:
+        """Read an existing gradebook; raise ValueError if it belongs to another assignment."""
+        with self._locked():
+            self.rows.update(self._read())
 
     def is_done(self, name: str, submission_sha256: str) -> bool:
         row = self.rows.get(name)
@@ -163,11 +184,16 @@ class Gradebook:
             "reference_sha256": self.reference_sha256,
         })
         self.rows[grade.file] = row
+        self._mine.add(grade.file)
 
     def save(self) -> None:
-        buffer = io.StringIO()
-        writer = csv.DictWriter(buffer, fieldnames=self.header, lineterminator="\n")
-        writer.writeheader()
-        for name in sorted(self.rows):
-            writer.writerow(self.rows[name])
-        atomic_write(self.path, buffer.getvalue())
+        with self._locked():
+            # rows another grader wrote since this one read the file, then this one's own
+            rows = {**self._read(), **{name: self.rows[name] for name in self._mine}}
+            self.rows.update(rows)
+            buffer = io.StringIO()
+            writer = csv.DictWriter(buffer, fieldnames=self.header, lineterminator="\n")
+            writer.writeheader()
+            for name in sorted(rows):
+                writer.writerow(rows[name])
+            atomic_write(self.path, buffer.getvalue())

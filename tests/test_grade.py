@@ -548,3 +548,51 @@ def test_each_part_is_graded_on_its_own(tmp_path):
     assert "## residual_block: passed (5 / 5 points)" in text
     assert "your `relu` did not pass, so this part was run with the reference's `relu`" in text
     assert "## relu: failed" in text
+
+
+def test_two_graders_on_one_gradebook_lose_no_row(tmp_path):
+    """Two commands grading different submissions into one --out at the same time (say two
+    shards that share it): every row and every feedback file survives."""
+    out = tmp_path / "out"
+    commands = []
+    for group in ("a", "b"):
+        folder = tmp_path / group
+        folder.mkdir()
+        for index in range(2):
+            write(folder, f"{group}{index}.ipynb", reference())
+        commands.append([sys.executable, "-m", "resnet_grader", "--reference", str(REFERENCE),
+                         "--out", str(out), "--jobs", "1", str(folder)])
+    graders = [subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True) for command in commands]
+    for grader in graders:
+        _, stderr = grader.communicate(timeout=300)
+        assert grader.returncode == 0, stderr
+    assert sorted(rows(out)) == ["a0.ipynb", "a1.ipynb", "b0.ipynb", "b1.ipynb"]
+    assert all(row["status"] == "graded" for row in rows(out).values())
+    assert sorted(p.name for p in (out / "feedback").iterdir()) == [
+        "a0.md", "a1.md", "b0.md", "b1.md"]
+
+
+def test_jobs_and_threads_follow_the_cpus_the_grader_may_use(tmp_path):
+    """Under `taskset -c 0` (or in a Slurm task given one CPU) the grader counts one CPU, not
+    the machine's."""
+    folder = tmp_path / "submissions"
+    folder.mkdir()
+    for index in range(2):
+        write(folder, f"s{index}.ipynb", reference())
+    pinned = subprocess.run(["taskset", "-c", "0", sys.executable, "-m", "resnet_grader",
+                             "--reference", str(REFERENCE), "--out", str(tmp_path / "out"),
+                             str(folder)], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert pinned.returncode == 0, pinned.stderr
+    assert "2 submission(s), 1 at a time, 1 thread(s) each (1 CPU(s) available)" in pinned.stdout
+    slurm = subprocess.run([sys.executable, "-c", "from resnet_grader.cli import available_cpus;"
+                            " print(available_cpus())"], cwd=ROOT, capture_output=True, text=True,
+                           env={**os.environ, "SLURM_CPUS_PER_TASK": "1"}, timeout=60)
+    assert slurm.stdout.strip() == "1", slurm.stderr
+
+
+def test_the_terminal_shows_done_of_total_elapsed_and_time_left():
+    from resnet_grader.cli import progress
+    assert progress(1, 4, started=0, now=20) == "20 s elapsed, about 1 min 00 s left"
+    assert progress(3, 1000, started=0, now=54) == "54 s elapsed, about 4 h 59 min left"
+    assert progress(4, 4, started=0, now=3725) == "1 h 02 min elapsed"
