@@ -15,11 +15,14 @@ from .assignment import NotGradable, ReferenceError_
 from .report import Gradebook, atomic_write, feedback, feedback_path, points
 from .runner import Isolation, stop_all
 from .sandbox import Limits, SandboxUnavailable, check_available
+from .shards import ShardError, merge, parse_shard
 
 USAGE = """\
-python -m resnet_grader --reference solutions/X.ipynb --out DIR SUBMISSION...
-       python -m resnet_grader --reference solutions/X.ipynb --describe
-       python -m resnet_grader --self-check MY_NOTEBOOK.ipynb [--out DIR]"""
+python -m resnet_grader [grade] --reference solutions/X.ipynb --out DIR [--shard K/N] SUBMISSION...
+       python -m resnet_grader merge --out DIR [SUBMISSION...]
+       python -m resnet_grader describe --reference solutions/X.ipynb
+       python -m resnet_grader self-check MY_NOTEBOOK.ipynb [--out DIR]
+(the older forms --describe and --self-check still work)"""
 
 
 def _interrupt(signum, frame):
@@ -36,6 +39,11 @@ def _parser() -> argparse.ArgumentParser:
                         help="a notebook, or a folder searched for *.ipynb")
     parser.add_argument("--reference", type=Path, help="the reference (solution) notebook")
     parser.add_argument("--out", type=Path, help="folder for grades.csv and feedback/")
+    parser.add_argument("--shard", metavar="K/N",
+                        help="grade only shard K of N (0 to N-1; split by submission name) into "
+                             "DIR/shards/K-of-N/; `auto` reads a Slurm job array's task, "
+                             "`auto/N` a Slurm or Kubernetes Indexed Job index with N shards; "
+                             "join the shards with `merge`")
     parser.add_argument("--regrade", action="store_true",
                         help="grade again the submissions grades.csv already holds")
     parser.add_argument("--jobs", type=int, default=None,
@@ -210,7 +218,42 @@ def _run_self_check(args, parser) -> int:
     return 0
 
 
+def _merge_main(argv) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m resnet_grader merge",
+        description="Join the gradebooks and feedback that `--shard K/N` gradings wrote under "
+                    "DIR/shards/ into DIR/grades.csv and DIR/feedback/: one row per "
+                    "submission. Refuses shards graded against another reference; with "
+                    "SUBMISSIONs, names every one that no shard graded and exits 1.")
+    parser.add_argument("submissions", nargs="*", metavar="SUBMISSION",
+                        help="the notebooks (or folders) that should all have a row")
+    parser.add_argument("--out", type=Path, required=True,
+                        help="the --out folder the shards were graded into")
+    args = parser.parse_args(argv)
+    expected = ([name for name, _ in collect(args.submissions, args.out, parser)]
+                if args.submissions else None)
+    try:
+        result = merge(args.out, expected)
+    except ShardError as error:
+        parser.exit(2, f"python -m resnet_grader merge: {error}\n")
+    print(f"merged {len(result.sources)} gradebook(s): {result.rows} row(s) in "
+          f"{args.out / 'grades.csv'}, feedback in {args.out / 'feedback'}")
+    if result.missing:
+        print(f"{len(result.missing)} submission(s) no shard graded: "
+              + ", ".join(result.missing), file=sys.stderr)
+        return 1
+    return 0
+
+
+SUBCOMMANDS = {"grade": [], "describe": ["--describe"], "self-check": ["--self-check"]}
+
+
 def main(argv=None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] == "merge":
+        return _merge_main(argv[1:])
+    if argv and argv[0] in SUBCOMMANDS:
+        argv = SUBCOMMANDS[argv[0]] + argv[1:]
     parser = _parser()
     args = parser.parse_args(argv)
     if args.self_check:
@@ -239,9 +282,20 @@ def main(argv=None) -> int:
         parser.error(f"--reference {args.reference}: {error.message}")
     except ReferenceError_ as error:
         parser.error(f"--reference {args.reference}: {error}")
+    shard = None
+    if args.shard:
+        try:
+            shard = parse_shard(args.shard)
+        except ShardError as error:
+            parser.error(str(error))
     _writable(args.out, parser)
     submissions = collect(args.submissions, args.out, parser)
-    gradebook = Gradebook(args.out / "grades.csv", assignment.parts, assignment.max_points,
+    if shard:
+        submissions = [(name, path) for name, path in submissions if shard.holds(name)]
+        print(f"shard {shard.index} of {shard.count} (0 to {shard.count - 1}): "
+              f"{len(submissions)} submission(s), into {shard.out(args.out)}", flush=True)
+    out = shard.out(args.out) if shard else args.out
+    gradebook = Gradebook(out / "grades.csv", assignment.parts, assignment.max_points,
                           sha256(args.reference))
     try:
         gradebook.load()
@@ -277,7 +331,7 @@ def main(argv=None) -> int:
 
     def record(grade: Grade) -> None:
         with lock:
-            atomic_write(feedback_path(args.out, grade.file),
+            atomic_write(feedback_path(out, grade.file),
                          feedback(grade, assignment.max_points))
             gradebook.add(grade)
             gradebook.save()
@@ -299,12 +353,12 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         stop_all()
         pool.shutdown(wait=True, cancel_futures=True)
-        print(f"interrupted: {args.out / 'grades.csv'} keeps every finished row; run the same "
+        print(f"interrupted: {out / 'grades.csv'} keeps every finished row; run the same "
               "command again to grade the rest", file=sys.stderr)
         return 130
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
     print(f"{len(todo)} graded, {len(submissions) - len(todo)} skipped; "
-          f"gradebook {args.out / 'grades.csv'}, feedback in {args.out / 'feedback'}")
+          f"gradebook {out / 'grades.csv'}, feedback in {out / 'feedback'}")
     return 0
