@@ -20,6 +20,7 @@ from .shards import ShardError, merge, parse_shard
 USAGE = """\
 python -m resnet_grader [grade] --reference solutions/X.ipynb --out DIR [--shard K/N] SUBMISSION...
        python -m resnet_grader merge --out DIR [SUBMISSION...]
+       python -m resnet_grader slurm --reference R --out DIR --shards N [--wait] SUBMISSION...
        python -m resnet_grader describe --reference solutions/X.ipynb
        python -m resnet_grader self-check MY_NOTEBOOK.ipynb [--out DIR]
 (the older forms --describe and --self-check still work)"""
@@ -245,6 +246,82 @@ def _merge_main(argv) -> int:
     return 0
 
 
+def _slurm_main(argv) -> int:
+    from . import slurm
+
+    parser = argparse.ArgumentParser(
+        prog="python -m resnet_grader slurm",
+        description="Grade SUBMISSIONs as a Slurm job array of --shards tasks, each grading "
+                    "its shard in its sandbox, then merge them into DIR/grades.csv once all "
+                    "have ended. Writes the batch scripts into DIR/slurm/, submits them and "
+                    "prints the job ids. Run it again to grade only what is missing.")
+    parser.add_argument("submissions", nargs="+", metavar="SUBMISSION")
+    parser.add_argument("--reference", type=Path, required=True)
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--shards", type=int, required=True, help="array tasks (shards)")
+    parser.add_argument("--wait", action="store_true",
+                        help="wait for the jobs; exit 1 if a submission was left ungraded")
+    slurm_options = parser.add_argument_group("Slurm, per task")
+    slurm_options.add_argument("--partition")
+    slurm_options.add_argument("--time", help="time limit per task, e.g. 02:00:00")
+    slurm_options.add_argument("--cpus-per-task", type=int)
+    slurm_options.add_argument("--mem", help="memory per task, e.g. 8G")
+    slurm_options.add_argument("--sbatch-option", action="append", default=[], metavar="OPT",
+                               help="any other sbatch option, e.g. --sbatch-option=--account=x "
+                                    "(repeat for more)")
+    passed = parser.add_argument_group("grading, passed on to each task")
+    for flag, kind in (("--cell-timeout", float), ("--timeout", float), ("--jobs", int),
+                       ("--memory-limit", int), ("--process-limit", int),
+                       ("--output-limit", int)):
+        passed.add_argument(flag, type=kind)
+    passed.add_argument("--regrade", action="store_true")
+    args = parser.parse_args(argv)
+    if args.shards < 1:
+        parser.error("--shards must be at least 1")
+    if not args.reference.is_file():
+        parser.error(f"--reference {args.reference}: no such file")
+    try:
+        load_reference(args.reference)
+    except (NotGradable, ReferenceError_) as error:
+        parser.error(f"--reference {args.reference}: {error}")
+    _writable(args.out, parser)
+    expected = [name for name, _ in collect(args.submissions, args.out, parser)]
+    grade_arguments = ["--reference", str(args.reference.resolve())]
+    for flag in ("cell_timeout", "timeout", "jobs", "memory_limit", "process_limit",
+                 "output_limit"):
+        value = getattr(args, flag)
+        if value is not None:
+            grade_arguments += [f"--{flag.replace('_', '-')}", f"{value:g}"
+                                if isinstance(value, float) else str(value)]
+    if args.regrade:
+        grade_arguments.append("--regrade")
+    sbatch_options = [f"--{name.replace('_', '-')}={getattr(args, name)}"
+                      for name in ("partition", "time", "cpus_per_task", "mem")
+                      if getattr(args, name) is not None] + args.sbatch_option
+    grade_script, merge_script = slurm.write_scripts(
+        out=args.out, shards=args.shards, grade_arguments=grade_arguments,
+        submissions=[str(Path(s).resolve()) for s in args.submissions],
+        sbatch_options=sbatch_options)
+    print(f"batch scripts: {grade_script}, {merge_script}")
+    try:
+        array, merge_job = slurm.submit(grade_script, merge_script)
+    except slurm.SlurmError as error:
+        parser.exit(2, f"python -m resnet_grader slurm: {error}\n")
+    print(f"submitted: grading array job {array} ({args.shards} tasks), merge job {merge_job} "
+          f"after it; logs in {args.out.resolve() / 'slurm' / 'logs'}", flush=True)
+    if not args.wait:
+        return 0
+    slurm.wait_for([array, merge_job])
+    missing = slurm.check_merged(args.out, expected)
+    if missing:
+        print(f"{len(missing)} of {len(expected)} submission(s) left ungraded: "
+              + ", ".join(missing) + "; run the same command again to grade them",
+              file=sys.stderr)
+        return 1
+    print(f"all {len(expected)} submission(s) graded: {args.out / 'grades.csv'}")
+    return 0
+
+
 SUBCOMMANDS = {"grade": [], "describe": ["--describe"], "self-check": ["--self-check"]}
 
 
@@ -252,6 +329,8 @@ def main(argv=None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] == "merge":
         return _merge_main(argv[1:])
+    if argv and argv[0] == "slurm":
+        return _slurm_main(argv[1:])
     if argv and argv[0] in SUBCOMMANDS:
         argv = SUBCOMMANDS[argv[0]] + argv[1:]
     parser = _parser()
