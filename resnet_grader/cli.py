@@ -63,8 +63,10 @@ def _parser() -> argparse.ArgumentParser:
         "sandbox", "Each notebook runs in a bubblewrap sandbox: no network, nothing writable "
                    "but its scratch folder, nothing that outlives it, and these limits.")
     default = Limits()
-    limits.add_argument("--memory-limit", type=int, default=default.memory_mb, metavar="MB",
-                        help=f"memory one run may use (default {default.memory_mb})")
+    limits.add_argument("--memory-limit", type=int, default=None, metavar="MB",
+                        help=f"memory one run may use (default {default.memory_mb}, or this "
+                             "process's share of its Slurm allocation or cgroup limit, "
+                             "divided among --jobs, where that is less)")
     limits.add_argument("--process-limit", type=int, default=default.tasks, metavar="N",
                         help="processes and threads one run may have at once "
                              f"(default {default.tasks})")
@@ -116,12 +118,63 @@ def _writable(out: Path, parser) -> None:
         parser.error(f"--out {out}: cannot write there ({error.strerror or error})")
 
 
-def _isolation(args, parser, hidden, *, required: bool = True) -> Isolation:
+def allocated_memory_mb() -> int | None:
+    """The memory this process may use in all, in MB, where something limits it: a Slurm
+    task's allocation (``SLURM_MEM_PER_NODE``, or ``SLURM_MEM_PER_CPU`` times its CPUs) or the
+    cgroup v2 limit of its own cgroup; None where nothing does."""
+    per_node = os.environ.get("SLURM_MEM_PER_NODE", "").strip()
+    per_cpu = os.environ.get("SLURM_MEM_PER_CPU", "").strip()
+    found = []
+    if per_node.isdigit():
+        found.append(int(per_node))
+    elif per_cpu.isdigit():
+        found.append(int(per_cpu) * available_cpus())
+    limit = _cgroup_memory_limit()
+    if limit is not None:
+        found.append(limit // 2**20)
+    return min(found) if found else None
+
+
+def _cgroup_memory_limit() -> int | None:
+    """Bytes this process's cgroup may use (v2 memory.max, v1 memory.limit_in_bytes), or
+    None where it has no limit below the machine's memory."""
+    try:
+        lines = Path("/proc/self/cgroup").read_text().splitlines()
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (OSError, ValueError):
+        return None
+    for line in lines:
+        _, controllers, path = line.split(":", 2)
+        if controllers == "":
+            candidate = Path("/sys/fs/cgroup") / path.lstrip("/") / "memory.max"
+        elif "memory" in controllers.split(","):
+            candidate = Path("/sys/fs/cgroup/memory") / path.lstrip("/") / "memory.limit_in_bytes"
+        else:
+            continue
+        try:
+            value = candidate.read_text().strip()
+        except OSError:
+            continue
+        if value.isdigit() and int(value) < total:
+            return int(value)
+    return None
+
+
+def memory_limit_mb(given: int | None, jobs: int) -> int:
+    """--memory-limit as given, else the default or each run's share of the allocation."""
+    if given is not None:
+        return given
+    allocated = allocated_memory_mb()
+    default = Limits().memory_mb
+    return default if allocated is None else max(1, min(default, allocated // max(1, jobs)))
+
+
+def _isolation(args, parser, hidden, *, required: bool = True, jobs: int = 1) -> Isolation:
     """The sandbox the runs get, hiding ``hidden``. Where none can be made, refuses to go on
     unless the instructor passed --unsafe-no-sandbox, or the sandbox is not ``required``."""
     try:
-        limits = Limits(memory_mb=args.memory_limit, tasks=args.process_limit,
-                        output_mb=args.output_limit)
+        limits = Limits(memory_mb=memory_limit_mb(args.memory_limit, jobs),
+                        tasks=args.process_limit, output_mb=args.output_limit)
     except ValueError:
         parser.error("--memory-limit, --process-limit and --output-limit must be at least 1")
     if args.unsafe_no_sandbox:
@@ -388,12 +441,13 @@ def main(argv=None) -> int:
         else:
             todo.append((name, path))
     jobs = max(1, min(args.jobs or available_cpus(), len(todo) or 1))
-    isolation = (_isolation(args, parser, [args.reference, args.out, *args.submissions])
-                 if todo else Isolation())
+    isolation = (_isolation(args, parser, [args.reference, args.out, *args.submissions],
+                            jobs=jobs) if todo else Isolation())
     settings = _settings(args, jobs, isolation)
     if todo:
         print(f"grading {len(todo)} submission(s), {jobs} at a time, {settings.threads} "
-              f"thread(s) each ({available_cpus()} CPU(s) available)", flush=True)
+              f"thread(s) each ({available_cpus()} CPU(s) available), memory limit "
+              f"{isolation.limits.memory_mb} MB each", flush=True)
     lock = threading.Lock()
 
     def grade_one(name: str, path: Path) -> Grade:

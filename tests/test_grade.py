@@ -596,3 +596,18 @@ def test_the_terminal_shows_done_of_total_elapsed_and_time_left():
     assert progress(1, 4, started=0, now=20) == "20 s elapsed, about 1 min 00 s left"
     assert progress(3, 1000, started=0, now=54) == "54 s elapsed, about 4 h 59 min left"
     assert progress(4, 4, started=0, now=3725) == "1 h 02 min elapsed"
+
+
+def test_the_memory_limit_is_each_runs_share_of_a_slurm_allocation(tmp_path):
+    folder = tmp_path / "submissions"
+    folder.mkdir()
+    for index in range(2):
+        write(folder, f"s{index}.ipynb", reference())
+    result = grade("--reference", REFERENCE, "--out", tmp_path / "out", "--jobs", "2", folder,
+                   env={"SLURM_MEM_PER_NODE": "3000"})
+    assert result.returncode == 0, result.stderr
+    assert "memory limit 1500 MB each" in result.stdout   # 3,000 MB for two runs at once
+    assert all(row["status"] == "graded" for row in rows(tmp_path / "out").values())
+    given = grade("--reference", REFERENCE, "--out", tmp_path / "out2", "--jobs", "2",
+                  "--memory-limit", "2500", folder, env={"SLURM_MEM_PER_NODE": "3000"})
+    assert "memory limit 2500 MB each" in given.stdout   # what the instructor asked for wins
