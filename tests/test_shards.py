@@ -25,6 +25,15 @@ def test_a_submission_has_one_shard_whatever_the_listing():
     assert len({shard_of(name, 3) for name in NAMES}) == 3   # twelve names reach every shard
 
 
+def only(monkeypatch, environment):
+    """The job-array variables exactly as ``environment`` gives them, none inherited."""
+    for name in ("SLURM_ARRAY_TASK_ID", "SLURM_ARRAY_TASK_MIN", "SLURM_ARRAY_TASK_COUNT",
+                 "JOB_COMPLETION_INDEX"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+
+
 @pytest.mark.parametrize("environment, text, expected", [
     ({}, "2/5", Shard(2, 5)),
     ({"SLURM_ARRAY_TASK_ID": "4", "SLURM_ARRAY_TASK_MIN": "3", "SLURM_ARRAY_TASK_COUNT": "3"},
@@ -33,11 +42,7 @@ def test_a_submission_has_one_shard_whatever_the_listing():
     ({"JOB_COMPLETION_INDEX": "3"}, "auto/4", Shard(3, 4)),   # a Kubernetes Indexed Job
 ])
 def test_shards_from_arguments_slurm_and_kubernetes(monkeypatch, environment, text, expected):
-    for name in ("SLURM_ARRAY_TASK_ID", "SLURM_ARRAY_TASK_MIN", "SLURM_ARRAY_TASK_COUNT",
-                 "JOB_COMPLETION_INDEX"):
-        monkeypatch.delenv(name, raising=False)
-    for name, value in environment.items():
-        monkeypatch.setenv(name, value)
+    only(monkeypatch, environment)
     assert parse_shard(text) == expected
 
 
@@ -49,11 +54,7 @@ def test_shards_from_arguments_slurm_and_kubernetes(monkeypatch, environment, te
     ({"SLURM_ARRAY_TASK_ID": "1"}, "auto", "SLURM_ARRAY_TASK_COUNT"),
 ])
 def test_a_shard_that_cannot_be_used_says_what_to_give(monkeypatch, environment, text, message):
-    for name in ("SLURM_ARRAY_TASK_ID", "SLURM_ARRAY_TASK_MIN", "SLURM_ARRAY_TASK_COUNT",
-                 "JOB_COMPLETION_INDEX"):
-        monkeypatch.delenv(name, raising=False)
-    for name, value in environment.items():
-        monkeypatch.setenv(name, value)
+    only(monkeypatch, environment)
     with pytest.raises(ShardError, match=message):
         parse_shard(text)
 
