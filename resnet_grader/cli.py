@@ -4,10 +4,12 @@ from __future__ import annotations
 import argparse
 import os
 import signal
+import socket
 import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
+from datetime import datetime, timezone
 from pathlib import Path
 
 from .grader import Grade, Settings, grade_submission, load_reference, self_check, sha256
@@ -451,13 +453,15 @@ def main(argv=None) -> int:
     lock = threading.Lock()
 
     def grade_one(name: str, path: Path) -> Grade:
+        graded_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
         try:
-            return grade_submission(assignment, path, name, settings)
+            grade = grade_submission(assignment, path, name, settings)
         except Exception as error:  # never let one submission stop the batch
             grade = Grade(file=name, status="error", submission_sha256=sha256(path),
                           message=f"the grader failed on this file ({type(error).__name__})")
             grade.log = repr(error)
-            return grade
+        grade.host, grade.graded_at = socket.gethostname(), graded_at
+        return grade
 
     started = time.monotonic()
     done = []

@@ -88,6 +88,8 @@ class Grade:
     submission_sha256: str = ""
     seconds: float = 0.0
     log: str = ""             # the nbval run's log, for the instructor when grading failed
+    host: str = ""            # the machine that graded it
+    graded_at: str = ""       # when its grading started (UTC, ISO 8601)
 
     @property
     def total(self) -> float:

@@ -14,7 +14,36 @@ from .grader import Grade
 
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 MAX_LINES, MAX_CHARS = 40, 4000
-FIXED_COLUMNS = ("total", "max", "status", "note", "submission_sha256", "reference_sha256")
+# The gradebook's columns after the parts', by format. A gradebook of an earlier format is read
+# with the columns it lacks left empty and written back in the latest, so adding a column
+# never stops a grading from resuming. Format 2 adds where and when a row was graded.
+FORMATS = {
+    1: ("total", "max", "status", "note", "submission_sha256", "reference_sha256"),
+    2: ("total", "max", "status", "note", "submission_sha256", "reference_sha256",
+        "host", "graded_at", "seconds", "grader_version"),
+}
+FIXED_COLUMNS = FORMATS[max(FORMATS)]
+# Where and when a row was graded: differs between two gradings of the same files.
+EVIDENCE_COLUMNS = ("host", "graded_at", "seconds", "grader_version")
+
+
+def parts_of(header) -> list[str] | None:
+    """The part columns of a gradebook header of any known format; None if it is none."""
+    header = list(header)
+    for fixed in FORMATS.values():
+        if header[:1] == ["file"] and len(header) > len(fixed) \
+                and tuple(header[len(header) - len(fixed):]) == fixed:
+            return header[1:len(header) - len(fixed)]
+    return None
+
+
+def grader_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("resnet-book")   # the distribution that ships the grader
+    except PackageNotFoundError:
+        return "unknown"
 
 
 def points(value: float) -> str:
@@ -154,12 +183,13 @@ class Gradebook:
             return {}
         with open(self.path, newline="", encoding="utf-8") as handle:
             reader = csv.DictReader(handle)
-            if reader.fieldnames and list(reader.fieldnames) != self.header:
+            if reader.fieldnames and parts_of(reader.fieldnames) != self.parts:
                 raise ValueError(
                     f"{self.path} was written for an assignment with the columns "
                     f"{', '.join(reader.fieldnames)}, not {', '.join(self.header)}; give "
                     "another --out folder")
-            return {row["file"]: row for row in reader}
+            return {row["file"]: {column: row.get(column) or "" for column in self.header}
+                    for row in reader}
 
     def load(self) -> None:
         """Read an existing gradebook; raise ValueError if it belongs to another assignment."""
@@ -182,6 +212,8 @@ class Gradebook:
             "note": " | ".join([grade.message] if grade.message else grade.notes),
             "submission_sha256": grade.submission_sha256,
             "reference_sha256": self.reference_sha256,
+            "host": grade.host, "graded_at": grade.graded_at,
+            "seconds": f"{grade.seconds:.1f}", "grader_version": grader_version(),
         })
         self.rows[grade.file] = row
         self._mine.add(grade.file)

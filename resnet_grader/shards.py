@@ -20,7 +20,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from .report import FIXED_COLUMNS, Gradebook, feedback_path
+from .report import Gradebook, feedback_path, parts_of
 
 SHARDS_FOLDER = "shards"
 
@@ -125,15 +125,19 @@ def merge(out: Path, expected: list[str] | None = None) -> MergeResult:
     if not shard_books and not merged.exists():
         raise ShardError(f"nothing to merge: no {out / SHARDS_FOLDER}/*/grades.csv (grade "
                          "with --shard K/N and the same --out first)")
-    header, reference, rows, origin = None, None, {}, {}
+    parts, reference, rows, origin = None, None, {}, {}
     # oldest first, so that a gradebook written later wins a submission both hold
     for path in sorted(sources, key=lambda p: p.stat().st_mtime_ns):
         columns, book_rows = _read_gradebook(path)
-        if header is None:
-            header, header_from = columns, path
-        elif columns != header:
-            raise ShardError(f"{path} has the columns {', '.join(columns)}, but {header_from} "
-                             f"has {', '.join(header)}: these were graded for different "
+        found = parts_of(columns)
+        if found is None:
+            raise ShardError(f"{path} is not a gradebook this grader wrote (columns "
+                             f"{', '.join(columns)})")
+        if parts is None:
+            parts, parts_from = found, path
+        elif found != parts:
+            raise ShardError(f"{path} grades the parts {', '.join(found)}, but {parts_from} "
+                             f"grades {', '.join(parts)}: these were graded for different "
                              "assignments; merge only shards of one grading")
         for row in book_rows:
             if reference is None:
@@ -146,10 +150,9 @@ def merge(out: Path, expected: list[str] | None = None) -> MergeResult:
                     "(--regrade), or give another --out")
             rows[row["file"]] = row
             origin[row["file"]] = path.parent
-    parts = header[1:len(header) - len(FIXED_COLUMNS)]
     book = Gradebook(merged, parts, 0, reference)
-    if book.header != header:
-        raise ShardError(f"{merged}: unexpected columns {', '.join(header)}")
+    rows = {name: {column: row.get(column) or "" for column in book.header}
+            for name, row in rows.items()}
     book.rows = dict(rows)
     book._mine = set(rows)
     book.save()

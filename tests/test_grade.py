@@ -611,3 +611,37 @@ def test_the_memory_limit_is_each_runs_share_of_a_slurm_allocation(tmp_path):
     given = grade("--reference", REFERENCE, "--out", tmp_path / "out2", "--jobs", "2",
                   "--memory-limit", "2500", folder, env={"SLURM_MEM_PER_NODE": "3000"})
     assert "memory limit 2500 MB each" in given.stdout   # what the instructor asked for wins
+
+
+def test_each_row_says_where_and_when_and_an_older_gradebook_still_resumes(tmp_path):
+    import socket
+    from datetime import datetime
+
+    from resnet_grader.report import EVIDENCE_COLUMNS, FORMATS
+
+    folder = tmp_path / "submissions"
+    folder.mkdir()
+    write(folder, "first.ipynb", reference())
+    out = tmp_path / "out"
+    assert grade("--reference", REFERENCE, "--out", out, folder).returncode == 0
+    row = rows(out)["first.ipynb"]
+    assert row["host"] == socket.gethostname() and float(row["seconds"]) > 0
+    assert datetime.fromisoformat(row["graded_at"]).tzinfo is not None
+    assert row["grader_version"] not in ("", "unknown")
+    # The same gradebook as the first format wrote it, without those columns: the grader
+    # resumes from it (the graded row is skipped) and writes it back in the latest format.
+    old_header = [c for c in csv.DictReader(open(out / "grades.csv")).fieldnames
+                  if c not in EVIDENCE_COLUMNS]
+    assert tuple(old_header[-len(FORMATS[1]):]) == FORMATS[1]
+    with open(out / "grades.csv", "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=old_header, lineterminator="\n",
+                                extrasaction="ignore")
+        writer.writeheader()
+        writer.writerow(row)
+    write(folder, "second.ipynb", reference())
+    again = grade("--reference", REFERENCE, "--out", out, folder)
+    assert again.returncode == 0, again.stderr
+    assert "first.ipynb: already graded, skipped" in again.stdout
+    resumed = rows(out)
+    assert resumed["first.ipynb"]["host"] == "" and resumed["first.ipynb"]["total"] == "10"
+    assert resumed["second.ipynb"]["host"] == socket.gethostname()

@@ -24,7 +24,7 @@ import pytest
 
 from resnet_grader.shards import shard_of
 from .test_grade import REFERENCE, answer_cell, grade, reference, rows, submission, write
-from .test_shards import course
+from .test_shards import course, graded_rows
 
 DAEMONS = ("munged", "slurmctld", "slurmd", "sbatch", "squeue", "scancel")
 SLOW = "slow.ipynb"
@@ -154,7 +154,7 @@ def test_a_course_on_slurm_survives_a_cancelled_task_and_equals_one_machines_gra
     whole = grade("--reference", REFERENCE, "--out", tmp_path / "whole", "--cell-timeout", 60,
                   folder)
     assert whole.returncode == 0, whole.stderr
-    assert rows(out) == rows(tmp_path / "whole")
+    assert graded_rows(out) == graded_rows(tmp_path / "whole")
     comparison = filecmp.dircmp(tmp_path / "whole" / "feedback", out / "feedback")
     assert comparison.left_only == comparison.right_only == comparison.diff_files == []
     assert len(comparison.same_files) == 7
