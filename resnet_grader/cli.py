@@ -8,13 +8,14 @@ import socket
 import sys
 import threading
 import time
+import traceback
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from datetime import datetime, timezone
 from pathlib import Path
 
 from .grader import Grade, Settings, grade_submission, load_reference, self_check, sha256
 from .assignment import NotGradable, ReferenceError_
-from .report import Gradebook, atomic_write, feedback, feedback_path, points
+from .report import Gradebook, atomic_write, feedback, feedback_path, log_path, points
 from .runner import Isolation, stop_all
 from .sandbox import Limits, SandboxUnavailable, check_available
 from .shards import ShardError, merge, parse_shard
@@ -459,7 +460,7 @@ def main(argv=None) -> int:
         except Exception as error:  # never let one submission stop the batch
             grade = Grade(file=name, status="error", submission_sha256=sha256(path),
                           message=f"the grader failed on this file ({type(error).__name__})")
-            grade.log = repr(error)
+            grade.log = traceback.format_exc()
         grade.host, grade.graded_at = socket.gethostname(), graded_at
         return grade
 
@@ -477,7 +478,9 @@ def main(argv=None) -> int:
                   f"{grade.file}: {points(grade.total)} / {points(assignment.max_points)} "
                   f"({grade.status}, {grade.seconds:.0f} s)", flush=True)
             if grade.status == "error":
-                print(f"{grade.file}: grader error; log tail:\n{grade.log}", file=sys.stderr)
+                log = log_path(out, grade.file)
+                atomic_write(log, grade.log)
+                print(f"{grade.file}: grader error; its log is {log}", file=sys.stderr)
 
     pool = ThreadPoolExecutor(max_workers=jobs)
     previous = signal.signal(signal.SIGTERM, _interrupt) \

@@ -10,8 +10,7 @@ from .assignment import (Answer, Assignment, Check, NotGradable, find_answers, p
                          read_cells, uses_name)
 from .conventions import PLACEHOLDER_LINE
 from .runner import Isolation, RunResult, build_notebook, run_notebook
-
-STATUS_GRADED = "graded"
+from .statuses import GRADED as STATUS_GRADED
 EVENT_STATUS = {
     "timed-out": "timed-out",
     "submission-timed-out": "timed-out",

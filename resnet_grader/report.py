@@ -146,9 +146,17 @@ def feedback(grade: Grade, max_points: float, *, title: str = "Feedback") -> str
     return "\n".join(lines)
 
 
+def _stem(name: str) -> str:
+    return name[:-len(".ipynb")] if name.endswith(".ipynb") else name
+
+
 def feedback_path(out: Path, name: str) -> Path:
-    stem = name[:-len(".ipynb")] if name.endswith(".ipynb") else name
-    return out / "feedback" / f"{stem}.md"
+    return out / "feedback" / f"{_stem(name)}.md"
+
+
+def log_path(out: Path, name: str) -> Path:
+    """Where the grader's own log of a submission it failed on goes (for the instructor)."""
+    return out / "logs" / f"{_stem(name)}.log"
 
 
 class Gradebook:

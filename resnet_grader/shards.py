@@ -20,7 +20,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from .report import Gradebook, feedback_path, parts_of
+from .report import Gradebook, feedback_path, log_path, parts_of
 
 SHARDS_FOLDER = "shards"
 
@@ -110,7 +110,8 @@ def _read_gradebook(path: Path) -> tuple[list[str], list[dict]]:
 
 def merge(out: Path, expected: list[str] | None = None) -> MergeResult:
     """Join ``out/shards/*/grades.csv`` (and an earlier ``out/grades.csv``) into
-    ``out/grades.csv``, and their feedback into ``out/feedback/``.
+    ``out/grades.csv``, their feedback into ``out/feedback/`` and the logs of submissions
+    the grader failed on into ``out/logs/``.
 
     One row per submission. Refuses (ShardError, nothing written) gradebooks with other
     columns or graded against another reference. Where two gradebooks hold the same
@@ -159,10 +160,11 @@ def merge(out: Path, expected: list[str] | None = None) -> MergeResult:
     for name, folder in origin.items():
         if folder == out:
             continue   # the earlier merge's own feedback is already in place
-        source = feedback_path(folder, name)
-        if source.exists():
-            target = feedback_path(out, name)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(source, target)
+        for where in (feedback_path, log_path):
+            source = where(folder, name)
+            if source.exists():
+                target = where(out, name)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(source, target)
     missing = sorted(set(expected or ()) - set(rows))
     return MergeResult(rows=len(rows), missing=missing, sources=sources)

@@ -645,3 +645,19 @@ def test_each_row_says_where_and_when_and_an_older_gradebook_still_resumes(tmp_p
     resumed = rows(out)
     assert resumed["first.ipynb"]["host"] == "" and resumed["first.ipynb"]["total"] == "10"
     assert resumed["second.ipynb"]["host"] == socket.gethostname()
+
+
+def test_a_grader_error_leaves_a_log_for_the_instructor(tmp_path):
+    # A grading machine whose pytest refuses its options: the grader cannot run anything.
+    folder = tmp_path / "submissions"
+    folder.mkdir()
+    write(folder, "first.ipynb", reference())
+    out = tmp_path / "out"
+    result = grade("--reference", REFERENCE, "--out", out, folder,
+                   env={"PYTEST_ADDOPTS": "--no-such-option"})
+    assert result.returncode == 0, result.stderr
+    assert rows(out)["first.ipynb"]["status"] == "error"
+    log = out / "logs" / "first.log"
+    assert f"its log is {log}" in result.stderr
+    assert "--no-such-option" in log.read_text()
+    assert "Not graded" in (out / "feedback" / "first.md").read_text()
