@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 import shutil
 import socket
 import subprocess
+import sys
 import time
 import uuid
 from pathlib import Path
@@ -20,8 +22,8 @@ from pathlib import Path
 import pytest
 
 from resnet_grader.sandbox import Limits, bwrap_command
-from .test_grade import PARTS, REFERENCE, answer_cell, feedback, grade, points, reference, \
-    rows, submission, write
+from .test_grade import PARTS, REFERENCE, ROOT, answer_cell, feedback, grade, points, \
+    reference, rows, submission, write
 
 TOKEN = f"hostile{uuid.uuid4().hex[:12]}"   # in every path and command line the attacks use
 HOME = Path.home()
@@ -381,3 +383,26 @@ def test_bad_limits_are_refused(tmp_path, capsys):
     assert grade_here("--reference", REFERENCE, "--out", tmp_path / "o", "--memory-limit", "0",
                       REFERENCE) != 0
     assert "must be at least 1" in capsys.readouterr().err
+
+
+def test_where_the_machine_forbids_namespaces_the_grader_stops_at_once_and_says_so(tmp_path):
+    """A cluster node that forbids namespaces: here a user namespace whose kernel limit on
+    mount namespaces is 0, so bwrap cannot make one (the kernel refuses, ENOSPC)."""
+    if shutil.which("unshare") is None:
+        pytest.fail("unshare (util-linux) is needed to forbid namespaces for this test")
+    folder = tmp_path / "subs"
+    folder.mkdir()
+    write(folder, "solution.ipynb", reference())
+    out = tmp_path / "out"
+    grader = shlex.join([sys.executable, "-m", "resnet_grader", "grade", "--reference",
+                         str(REFERENCE), "--out", str(out), str(folder)])
+    start = time.monotonic()
+    result = subprocess.run(
+        ["unshare", "--user", "--map-root-user", "sh", "-c",
+         f"echo 0 > /proc/sys/user/max_mnt_namespaces && exec {grader}"],
+        capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert result.returncode == 2, result.stderr
+    assert "not grading" in result.stderr and "bwrap could not make a sandbox" in result.stderr
+    assert "--unsafe-no-sandbox" in result.stderr
+    assert time.monotonic() - start < 30
+    assert not (out / "grades.csv").exists()
