@@ -2,8 +2,10 @@
 
 Trains plain (BN) and residual networks of several depths on the quick profile's data with
 one setting, each on several seeds (the traced training step reused across seeds, as the
-book does), and prints per network each seed's final training error and loss and the seconds
-it took, then one JSON line with everything:
+book does); a plain network starts from its residual twin's weights in every layer the two
+share (with --zero-init the residual ones have no plain twin). It prints per network each
+seed's final training error and loss and the seconds it took, then one JSON line with
+everything:
 
     python -m benchmarks.depth_sweep --depths 8 20 56 --epochs 5 --seeds 0 1 2
 """
@@ -46,6 +48,12 @@ def main(argv=None) -> int:
     builders = {}
     for kind in args.kinds:
         for depth in args.depths:
+            if kind == "plain" and not args.zero_init:
+                # the residual twin's starting weights in every layer the two share
+                builders[f"plain-{depth}"] = rb.twins.plain_and_residual(
+                    rb.models.cifar_network, depth, input_shape,
+                    shortcut_option=args.shortcut)[f"plain-{depth}"]
+                continue
             builders[f"{kind}-{depth}"] = functools.partial(
                 rb.models.cifar_network, depth, input_shape, residual=kind == "resnet",
                 shortcut_option=args.shortcut, zero_init=args.zero_init and kind == "resnet")
