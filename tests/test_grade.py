@@ -156,6 +156,15 @@ def rows(out: Path) -> dict:
         return {row["file"]: row for row in csv.DictReader(handle)}
 
 
+def graded_rows(out: Path) -> dict:
+    """The gradebook's rows without where and when each was graded, which differ between two
+    gradings of the same files."""
+    from resnet_grader.report import EVIDENCE_COLUMNS
+
+    return {name: {k: v for k, v in row.items() if k not in EVIDENCE_COLUMNS}
+            for name, row in rows(out).items()}
+
+
 def points(row) -> dict:
     return {name: float(row[name]) for name in PARTS}
 
@@ -289,7 +298,8 @@ def test_ungradable_files_get_a_row_with_their_status(batch, name, status):
 
 
 def test_same_submission_same_grades(batch):
-    first, again = batch["rows"]["solution.ipynb"], batch["rows"]["solution_again.ipynb"]
+    graded = graded_rows(batch["out"])
+    first, again = graded["solution.ipynb"], graded["solution_again.ipynb"]
     assert {k: v for k, v in first.items() if k != "file"} == \
         {k: v for k, v in again.items() if k != "file"}
 
@@ -320,7 +330,8 @@ def test_rerun_skips_graded_and_regrade_gives_the_same(batch, tmp_path, capsys):
     assert grade_here(*batch["command"]) == 0
     assert capsys.readouterr().out.count("already graded, skipped") == 17
     assert (batch["out"] / "grades.csv").read_text() == before
-    # regrading two of them gives the very same rows
+    # regrading two of them gives the very same grades (graded again, at another time)
+    graded_before, evidence_before = graded_rows(batch["out"]), rows(batch["out"])
     folder = tmp_path / "again"
     folder.mkdir()
     for name in ("one_part_broken.ipynb", "special_cased.ipynb"):
@@ -328,7 +339,11 @@ def test_rerun_skips_graded_and_regrade_gives_the_same(batch, tmp_path, capsys):
     assert grade_here("--reference", REFERENCE, "--out", batch["out"], "--regrade",
                       "--cell-timeout", CELL_TIMEOUT, folder) == 0
     assert "2 graded" in capsys.readouterr().out
-    assert (batch["out"] / "grades.csv").read_text() == before
+    assert graded_rows(batch["out"]) == graded_before
+    after = rows(batch["out"])
+    assert after["one_part_broken.ipynb"]["graded_at"] >= \
+        evidence_before["one_part_broken.ipynb"]["graded_at"]
+    assert after["solution.ipynb"] == evidence_before["solution.ipynb"]   # not regraded
 
 
 def test_submission_time_limit_keeps_earlier_parts_and_ends_the_kernel(tmp_path, monkeypatch):

@@ -8,10 +8,9 @@ import re
 
 import pytest
 
-from resnet_grader.report import EVIDENCE_COLUMNS
 from resnet_grader.shards import Shard, ShardError, parse_shard, shard_of
 from .test_grade import (REFERENCE, SPECIAL_CASED, WRONG_RELU, WRONG_RESIDUAL, grade,
-                         reference, rows, submission, write)
+                         graded_rows, reference, rows, submission, write)
 
 NAMES = [f"student{index:02d}.ipynb" for index in range(12)]
 
@@ -58,13 +57,6 @@ def test_a_shard_that_cannot_be_used_says_what_to_give(monkeypatch, environment,
     only(monkeypatch, environment)
     with pytest.raises(ShardError, match=message):
         parse_shard(text)
-
-
-def graded_rows(out):
-    """The gradebook's rows without where and when each was graded, which differ between two
-    gradings of the same files."""
-    return {name: {k: v for k, v in row.items() if k not in EVIDENCE_COLUMNS}
-            for name, row in rows(out).items()}
 
 
 def course(folder):

@@ -20,8 +20,9 @@ import pytest
 
 from book_tools.slurm_cluster import jobs, one_node_cluster, wait
 from resnet_grader.shards import shard_of
-from .test_grade import REFERENCE, answer_cell, grade, reference, rows, submission, write
-from .test_shards import course, graded_rows
+from .test_grade import (REFERENCE, answer_cell, grade, graded_rows, reference, rows,
+                         submission, write)
+from .test_shards import course
 
 SLOW = "slow.ipynb"
 SLOW_SECONDS = 25
