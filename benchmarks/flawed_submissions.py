@@ -75,6 +75,20 @@ def submissions() -> dict:
     }
 
 
+def write_submissions(folder: Path) -> list[Path]:
+    """Write :func:`submissions` into ``folder``; return their paths."""
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for name, content in submissions().items():
+        path = folder / name
+        if isinstance(content, str):
+            path.write_text(content)
+        else:
+            nbformat.write(content, path)
+        paths.append(path)
+    return paths
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("folder", type=Path)
@@ -82,13 +96,7 @@ def main(argv=None) -> int:
     parser.add_argument("--cell-timeout", type=float, default=60)
     args = parser.parse_args(argv)
     folder = args.folder / "submissions"
-    folder.mkdir(parents=True, exist_ok=True)
-    for name, content in submissions().items():
-        path = folder / name
-        if isinstance(content, str):
-            path.write_text(content)
-        else:
-            nbformat.write(content, path)
+    count = len(write_submissions(folder))
     command = [sys.executable, "-m", "resnet_grader", "--reference", str(REFERENCE),
                "--out", str(args.folder / "out"), "--regrade",
                "--cell-timeout", str(args.cell_timeout), str(folder)]
@@ -96,7 +104,7 @@ def main(argv=None) -> int:
         command += ["--jobs", str(args.jobs)]
     start = time.perf_counter()
     result = subprocess.run(command, cwd=ROOT)
-    print(f"batch of {len(submissions())} in {time.perf_counter() - start:.0f} s")
+    print(f"batch of {count} in {time.perf_counter() - start:.0f} s")
     print((args.folder / "out" / "grades.csv").read_text())
     return result.returncode
 

@@ -22,24 +22,10 @@ import sys
 import time
 from pathlib import Path
 
-import nbformat
-
-from benchmarks.flawed_submissions import REFERENCE, submissions
+from benchmarks.flawed_submissions import REFERENCE, write_submissions
 from benchmarks.machine import describe
 from book_tools.repository import ROOT
 from book_tools.slurm_cluster import one_node_cluster
-
-
-def _write(folder: Path) -> int:
-    folder.mkdir(parents=True, exist_ok=True)
-    written = submissions()
-    for name, content in written.items():
-        path = folder / name
-        if isinstance(content, str):
-            path.write_text(content)
-        else:
-            nbformat.write(content, path)
-    return len(written)
 
 
 def _timed(command, env=None) -> float:
@@ -65,7 +51,7 @@ def main(argv=None) -> int:
     parser.add_argument("--nodes", type=int, default=40, help="machines like this one")
     args = parser.parse_args(argv)
     folder = args.folder.resolve()
-    count = _write(folder / "submissions")
+    count = len(write_submissions(folder / "submissions"))
     grading = ["--reference", str(REFERENCE), "--cell-timeout", f"{args.cell_timeout:g}"]
     python = [sys.executable, "-m", "resnet_grader"]
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import fcntl
+import functools
 import io
 import os
 import re
@@ -23,8 +24,9 @@ FORMATS = {
         "host", "graded_at", "seconds", "grader_version"),
 }
 FIXED_COLUMNS = FORMATS[max(FORMATS)]
-# Where and when a row was graded: differs between two gradings of the same files.
-EVIDENCE_COLUMNS = ("host", "graded_at", "seconds", "grader_version")
+# Where and when a row was graded (format 2's additions): differs between two gradings of the
+# same files.
+EVIDENCE_COLUMNS = FORMATS[2][len(FORMATS[1]):]
 
 
 def parts_of(header) -> list[str] | None:
@@ -37,6 +39,7 @@ def parts_of(header) -> list[str] | None:
     return None
 
 
+@functools.cache
 def grader_version() -> str:
     from importlib.metadata import PackageNotFoundError, version
 
@@ -196,8 +199,12 @@ class Gradebook:
                     f"{self.path} was written for an assignment with the columns "
                     f"{', '.join(reader.fieldnames)}, not {', '.join(self.header)}; give "
                     "another --out folder")
-            return {row["file"]: {column: row.get(column) or "" for column in self.header}
-                    for row in reader}
+            return {row["file"]: self.in_latest_format(row) for row in reader}
+
+    def in_latest_format(self, row: dict) -> dict:
+        """``row``, read from a gradebook of any known format, with this one's columns (those
+        an older format lacks left empty)."""
+        return {column: row.get(column) or "" for column in self.header}
 
     def load(self) -> None:
         """Read an existing gradebook; raise ValueError if it belongs to another assignment."""

@@ -152,8 +152,7 @@ def merge(out: Path, expected: list[str] | None = None) -> MergeResult:
             rows[row["file"]] = row
             origin[row["file"]] = path.parent
     book = Gradebook(merged, parts, 0, reference)
-    rows = {name: {column: row.get(column) or "" for column in book.header}
-            for name, row in rows.items()}
+    rows = {name: book.in_latest_format(row) for name, row in rows.items()}
     book.rows = dict(rows)
     book._mine = set(rows)
     book.save()
