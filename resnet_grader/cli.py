@@ -18,7 +18,8 @@ from .assignment import NotGradable, ReferenceError_
 from .report import Gradebook, atomic_write, feedback, feedback_path, log_path, points
 from .runner import Isolation, stop_all
 from .sandbox import Limits, SandboxUnavailable, check_available
-from .shards import ShardError, merge, parse_shard
+from .shards import (Claims, ShardError, graded_elsewhere, merge, parse_shard,
+                     run_name, sharing_order)
 
 USAGE = """\
 python -m resnet_grader [grade] --reference solutions/X.ipynb --out DIR [--shard K/N] SUBMISSION...
@@ -48,6 +49,12 @@ def _parser() -> argparse.ArgumentParser:
                              "DIR/shards/K-of-N/; `auto` reads a Slurm job array's task, "
                              "`auto/N` a Slurm or Kubernetes Indexed Job index with N shards; "
                              "join the shards with `merge`")
+    parser.add_argument("--share-work", metavar="RUN",
+                        help="with --shard: claim each submission before grading it, and once "
+                             "this shard is done grade the other shards' unclaimed ones, so no "
+                             "task idles while another has a queue (needs an --out that all "
+                             "shards share). RUN names this grading run, the same in every "
+                             "shard; `auto` takes the Slurm array job's id")
     parser.add_argument("--regrade", action="store_true",
                         help="grade again the submissions grades.csv already holds")
     parser.add_argument("--jobs", type=int, default=None,
@@ -423,32 +430,54 @@ def main(argv=None) -> int:
             shard = parse_shard(args.shard)
         except ShardError as error:
             parser.error(str(error))
+    elif args.share_work:
+        parser.error("--share-work shares the work of shards: give --shard too")
     _writable(args.out, parser)
     submissions = collect(args.submissions, args.out, parser)
+    others = []
     if shard:
+        others = [(name, path) for name, path in submissions if not shard.holds(name)]
         submissions = [(name, path) for name, path in submissions if shard.holds(name)]
         print(f"shard {shard.index} of {shard.count} (0 to {shard.count - 1}): "
               f"{len(submissions)} submission(s), into {shard.out(args.out)}", flush=True)
     out = shard.out(args.out) if shard else args.out
+    reference_sha256 = sha256(args.reference)
     gradebook = Gradebook(out / "grades.csv", assignment.parts, assignment.max_points,
-                          sha256(args.reference))
+                          reference_sha256)
     try:
         gradebook.load()
     except ValueError as error:
         parser.error(str(error))
+    elsewhere = graded_elsewhere(args.out, out, reference_sha256) if shard else {}
 
+    def is_done(name: str, path: Path) -> bool:
+        digest = sha256(path)
+        return gradebook.is_done(name, digest) or elsewhere.get(name) == digest
+
+    claims = None
+    if args.share_work:
+        try:
+            claims = Claims(args.out, run_name(args.share_work), shard)
+        except ShardError as error:
+            parser.error(str(error))
     todo = []
     for name, path in submissions:
-        if not args.regrade and gradebook.is_done(name, sha256(path)):
+        if not args.regrade and is_done(name, path):
             print(f"{name}: already graded, skipped (--regrade grades it again)")
         else:
             todo.append((name, path))
-    jobs = max(1, min(args.jobs or available_cpus(), len(todo) or 1))
+    # other shards' submissions this task may help with: those not graded yet
+    help_with = [(name, path) for name, path in others
+                 if claims and (args.regrade or not is_done(name, path))]
+    queued = len(todo) + len(help_with)
+    jobs = max(1, min(args.jobs or available_cpus(), queued or 1))
     isolation = (_isolation(args, parser, [args.reference, args.out, *args.submissions],
-                            jobs=jobs) if todo else Isolation())
+                            jobs=jobs) if queued else Isolation())
     settings = _settings(args, jobs, isolation)
-    if todo:
-        print(f"grading {len(todo)} submission(s), {jobs} at a time, {settings.threads} "
+    if queued:
+        also = (f", then up to {len(help_with)} of other shards not yet claimed"
+                if help_with else "")
+        print(f"grading {len(todo)} submission(s){also}, {jobs} at a time, {settings.threads} "
               f"thread(s) each ({available_cpus()} CPU(s) available), memory limit "
               f"{isolation.limits.memory_mb} MB each", flush=True)
     lock = threading.Lock()
@@ -465,32 +494,60 @@ def main(argv=None) -> int:
         return grade
 
     started = time.monotonic()
-    done = []
+    done, helped, taken = [], [], []
+    stopping = threading.Event()
+    plan = iter(sharing_order(todo, help_with))
 
-    def record(grade: Grade) -> None:
+    def next_submission():
+        with lock:
+            for (name, path), own in plan:
+                if stopping.is_set():
+                    return None
+                if claims is None or claims.take(name):
+                    return name, path, own
+                if own:
+                    taken.append(name)
+            return None
+
+    def record(grade: Grade, own: bool) -> None:
         with lock:
             atomic_write(feedback_path(out, grade.file),
                          feedback(grade, assignment.max_points))
             gradebook.add(grade)
             gradebook.save()
-            done.append(grade.file)
-            print(f"[{len(done)}/{len(todo)}, {progress(len(done), len(todo), started)}] "
-                  f"{grade.file}: {points(grade.total)} / {points(assignment.max_points)} "
-                  f"({grade.status}, {grade.seconds:.0f} s)", flush=True)
+            if own:
+                done.append(grade.file)
+                mine = len(todo) - len(taken)   # less what other tasks took from this shard
+                where = f"{len(done)}/{mine}, {progress(len(done), mine, started)}"
+            else:
+                helped.append(grade.file)
+                where = f"another shard's, {len(helped)} so far"
+            print(f"[{where}] {grade.file}: {points(grade.total)} / "
+                  f"{points(assignment.max_points)} ({grade.status}, {grade.seconds:.0f} s)",
+                  flush=True)
             if grade.status == "error":
                 log = log_path(out, grade.file)
                 atomic_write(log, grade.log)
                 print(f"{grade.file}: grader error; its log is {log}", file=sys.stderr)
 
+    def work() -> None:
+        while (item := next_submission()) is not None:
+            name, path, own = item
+            grade = grade_one(name, path)
+            if stopping.is_set():
+                return   # its kernel was stopped: not a grade
+            record(grade, own)
+
     pool = ThreadPoolExecutor(max_workers=jobs)
     previous = signal.signal(signal.SIGTERM, _interrupt) \
         if threading.current_thread() is threading.main_thread() else None
     try:
-        futures = [pool.submit(grade_one, name, path) for name, path in todo]
-        for future in as_completed(futures):
-            record(future.result())
+        workers = [pool.submit(work) for _ in range(jobs)] if queued else []
+        for worker in as_completed(workers):
+            worker.result()
         pool.shutdown()
     except KeyboardInterrupt:
+        stopping.set()
         stop_all()
         pool.shutdown(wait=True, cancel_futures=True)
         print(f"interrupted: {out / 'grades.csv'} keeps every finished row; run the same "
@@ -499,6 +556,11 @@ def main(argv=None) -> int:
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
+    if claims:
+        print(f"{len(done)} graded, {len(submissions) - len(todo)} skipped, {len(taken)} "
+              f"graded by other tasks, {len(helped)} of other shards graded here; gradebook "
+              f"{out / 'grades.csv'}, feedback in {out / 'feedback'}")
+        return 0
     print(f"{len(todo)} graded, {len(submissions) - len(todo)} skipped; "
           f"gradebook {out / 'grades.csv'}, feedback in {out / 'feedback'}")
     return 0

@@ -10,6 +10,18 @@ one folder. Each shard keeps its gradebook and feedback in ``DIR/shards/K-of-N/`
 ``--shard auto`` reads K and N from a Slurm job array (``SLURM_ARRAY_TASK_ID`` less
 ``SLURM_ARRAY_TASK_MIN``, and ``SLURM_ARRAY_TASK_COUNT``); ``--shard auto/N`` takes N as given
 and K from Slurm or, in a Kubernetes Indexed Job, from ``JOB_COMPLETION_INDEX``.
+
+A shard is skipped where any gradebook under ``DIR`` (another shard's, or an earlier merge)
+already holds it, graded from the same file against the same reference.
+
+``--share-work`` balances the shards of one run, whose cost no split by name can foresee (one
+endless loop takes the whole cell timeout): before grading a submission a task claims it in
+``DIR/claims/<run>/`` (a file created with O_EXCL, which local file systems and NFS v3 or
+later make atomic), and once its own shard is done it takes the unclaimed submissions of the
+other shards, from the end of their lists while their owners work from the start. A
+submission is graded once per run; the row goes into the gradebook of the task that graded
+it. A claim belongs to its run, so running the command again (a new run) grades what a
+cancelled task left unfinished.
 """
 from __future__ import annotations
 
@@ -17,12 +29,15 @@ import csv
 import hashlib
 import os
 import shutil
+import socket
+import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
 
 from .report import Gradebook, feedback_path, log_path, parts_of
 
 SHARDS_FOLDER = "shards"
+CLAIMS_FOLDER = "claims"
 
 
 class ShardError(ValueError):
@@ -91,6 +106,70 @@ def parse_shard(text: str) -> Shard:
         raise ShardError(f"--shard {text}: the shard must be between 0 and N-1 (here "
                          f"{index} of {count}); shards are numbered from 0")
     return Shard(index, count)
+
+
+# --------------------------------------------------------------------------- sharing
+
+def run_name(given: str) -> str:
+    """The run whose shards share work: ``auto`` is the Slurm array job's id."""
+    if given != "auto":
+        if not given or "/" in given or given.startswith("."):
+            raise ShardError(f"--share-work {given!r}: give a name for this run, the same in "
+                             "every shard, without '/' (e.g. a CI run's id)")
+        return given
+    array = os.environ.get("SLURM_ARRAY_JOB_ID", "").strip()
+    if not array:
+        raise ShardError("--share-work: this is not a Slurm array task (no SLURM_ARRAY_JOB_ID); "
+                         "give the run a name that every shard shares, e.g. --share-work "
+                         "week-3")
+    return f"slurm-{array}"
+
+
+class Claims:
+    """Which submissions the tasks of one run have taken: ``DIR/claims/<run>/<name>``."""
+
+    def __init__(self, out: Path, run: str, shard: Shard):
+        self.folder = Path(out) / CLAIMS_FOLDER / run
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.owner = f"shard {shard.folder_name} on {socket.gethostname()}, pid {os.getpid()}\n"
+
+    def path(self, name: str) -> Path:
+        return self.folder / urllib.parse.quote(name, safe="")
+
+    def take(self, name: str) -> bool:
+        """Claim ``name`` for this task; False where another task of the run has it."""
+        try:
+            descriptor = os.open(self.path(name), os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        except FileExistsError:
+            return False
+        with os.fdopen(descriptor, "w") as handle:
+            handle.write(self.owner)
+        return True
+
+
+def graded_elsewhere(out: Path, own: Path, reference_sha256: str) -> dict[str, str]:
+    """name -> submission sha256 of the rows graded against this reference in the other
+    gradebooks under ``out``: the shards' (not ``own``) and an earlier merge's."""
+    out = Path(out)
+    books = [out / "grades.csv", *sorted((out / SHARDS_FOLDER).glob("*/grades.csv"))]
+    found = {}
+    for path in books:
+        if path.parent.resolve() == Path(own).resolve() or not path.exists():
+            continue
+        try:
+            _, rows = _read_gradebook(path)
+        except (OSError, csv.Error, UnicodeDecodeError):
+            continue   # not a gradebook this grader can read: merge names it
+        for row in rows:
+            if row.get("reference_sha256") == reference_sha256:
+                found[row.get("file")] = row.get("submission_sha256")
+    return found
+
+
+def sharing_order(own: list, others: list) -> list[tuple[object, bool]]:
+    """The order a sharing task tries submissions in: its own from the start, then the other
+    shards' from the end (their owners start at the other end). (item, is_own) pairs."""
+    return [(item, True) for item in own] + [(item, False) for item in reversed(others)]
 
 
 # --------------------------------------------------------------------------- merge

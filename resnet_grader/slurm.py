@@ -1,8 +1,9 @@
 """``python -m resnet_grader slurm``: grade a course as a Slurm job array, then merge.
 
 The command writes two batch scripts into ``DIR/slurm/`` (for the instructor to read and adapt):
-``grade.sbatch``, an array of N tasks, each grading its shard (``--shard auto``) in its sandbox,
-and ``merge.sbatch``, which joins the shards once every task has ended, whatever each did
+``grade.sbatch``, an array of N tasks, each grading its shard (``--shard auto``) in its sandbox
+and then helping the others with what they have not started (``--share-work auto``), and
+``merge.sbatch``, which joins the shards once every task has ended, whatever each did
 (``--dependency=afterany``). It submits both with ``sbatch`` and prints the job ids. Each task's
 own log goes to ``DIR/slurm/logs/``.
 
@@ -46,7 +47,7 @@ def write_scripts(*, out: Path, shards: int, grade_arguments: list[str],
         ["--job-name=resnet-grader", f"--array=0-{shards - 1}",
          f"--output={logs}/grade-%A_%a.out", *sbatch_options],
         [python, "-m", "resnet_grader", "grade", *grade_arguments, "--out", str(out),
-         "--shard", "auto", *submissions], workdir)
+         "--shard", "auto", "--share-work", "auto", *submissions], workdir)
     # The merge needs one CPU for a few seconds, whatever the grading tasks asked for.
     merge_job = _script(
         ["--job-name=resnet-grader-merge", f"--output={logs}/merge-%j.out",

@@ -8,7 +8,8 @@ import re
 
 import pytest
 
-from resnet_grader.shards import Shard, ShardError, parse_shard, shard_of
+from resnet_grader.shards import (Claims, Shard, ShardError, parse_shard, run_name, shard_of,
+                                  sharing_order)
 from .test_grade import (REFERENCE, SPECIAL_CASED, WRONG_RELU, WRONG_RESIDUAL, grade,
                          graded_rows, reference, rows, submission, write)
 
@@ -153,3 +154,57 @@ def test_the_subcommands_and_the_older_forms_agree(tmp_path):
     assert "total: 10 points" in new.stdout
     empty = grade("merge", "--out", tmp_path)
     assert empty.returncode == 2 and "nothing to merge" in empty.stderr
+
+
+def test_a_claim_is_taken_once_per_run(tmp_path, monkeypatch):
+    first, second = Claims(tmp_path, "week-3", Shard(0, 2)), Claims(tmp_path, "week-3", Shard(1, 2))
+    assert first.take("group a/student 1.ipynb")
+    assert not second.take("group a/student 1.ipynb") and not first.take("group a/student 1.ipynb")
+    assert "shard 0-of-2" in first.path("group a/student 1.ipynb").read_text()
+    assert Claims(tmp_path, "week-4", Shard(1, 2)).take("group a/student 1.ipynb")  # a new run
+    only(monkeypatch, {})
+    monkeypatch.setenv("SLURM_ARRAY_JOB_ID", "812")
+    assert run_name("auto") == "slurm-812"
+    monkeypatch.delenv("SLURM_ARRAY_JOB_ID")
+    with pytest.raises(ShardError, match="not a Slurm array task"):
+        run_name("auto")
+    with pytest.raises(ShardError, match="without '/'"):
+        run_name("../elsewhere")
+
+
+def test_a_sharing_task_takes_its_own_from_the_start_and_the_others_from_the_end():
+    assert sharing_order(["a", "b"], ["x", "y", "z"]) == [
+        ("a", True), ("b", True), ("z", False), ("y", False), ("x", False)]
+
+
+def test_a_sharing_shard_grades_what_no_task_claimed_and_nothing_twice(graded, tmp_path):
+    folder, out = graded["folder"], tmp_path / "out"
+    sharing = ["--reference", REFERENCE, "--out", out, "--cell-timeout", "20",
+               "--share-work", "week-3"]
+    # Shard 0 runs alone: after its own share it grades every other shard's, unclaimed
+    alone = grade(*sharing, "--shard", "0/3", folder)
+    assert alone.returncode == 0, alone.stderr
+    own = int(re.search(r"^shard 0 of 3 \(0 to 2\): (\d+) submission", alone.stdout, re.M)[1])
+    assert f"{own} graded, 0 skipped, 0 graded by other tasks, {6 - own} of other shards " \
+           "graded here" in alone.stdout
+    assert len(rows(out / "shards" / "0-of-3")) == 6
+    assert len(list((out / "claims" / "week-3").iterdir())) == 6
+    # in the same run, the claims keep another shard from grading any of them again
+    claimed = grade(*sharing, "--shard", "1/3", "--regrade", folder)
+    assert claimed.returncode == 0, claimed.stderr
+    assert re.search(r"^0 graded, 0 skipped, [1-9] graded by other tasks, 0 of other shards",
+                     claimed.stdout, re.M), claimed.stdout
+    # and in a new run, what another shard's gradebook holds is not graded again
+    rerun = grade(*sharing[:-1], "week-4", "--shard", "2/3", folder)
+    assert rerun.returncode == 0, rerun.stderr
+    assert re.search(r"^0 graded, [1-9] skipped", rerun.stdout, re.M), rerun.stdout
+    assert not (out / "shards" / "1-of-3" / "grades.csv").exists()
+    merged = grade("merge", "--out", out, folder)
+    assert merged.returncode == 0, merged.stderr
+    assert graded_rows(out) == graded_rows(graded["root"] / "whole")
+
+
+def test_share_work_needs_shards(tmp_path):
+    result = grade("--reference", REFERENCE, "--out", tmp_path / "out", "--share-work", "w",
+                   tmp_path)
+    assert result.returncode == 2 and "give --shard too" in result.stderr
