@@ -18,9 +18,8 @@ already holds it, graded from the same file against the same reference.
 endless loop takes the whole cell timeout): before grading a submission a task claims it in
 ``DIR/claims/<run>/`` (a file created with O_EXCL, which local file systems and NFS v3 or
 later make atomic), and once its own shard is done it takes the unclaimed submissions of the
-other shards, from the end of their lists while their owners work from the start. A
-submission is graded once per run; the row goes into the gradebook of the task that graded
-it. A claim belongs to its run, so running the command again (a new run) grades what a
+other shards, in the order they were listed. A submission is graded once per run; the row goes
+into the gradebook of the task that graded it. A claim belongs to its run, so running the command again (a new run) grades what a
 cancelled task left unfinished.
 """
 from __future__ import annotations
@@ -167,9 +166,11 @@ def graded_elsewhere(out: Path, own: Path, reference_sha256: str) -> dict[str, s
 
 
 def sharing_order(own: list, others: list) -> list[tuple[object, bool]]:
-    """The order a sharing task tries submissions in: its own from the start, then the other
-    shards' from the end (their owners start at the other end). (item, is_own) pairs."""
-    return [(item, True) for item in own] + [(item, False) for item in reversed(others)]
+    """The order a sharing task tries submissions in, as (item, is_own) pairs: its own shard
+    first, then the other shards' in the order they were listed, the order one machine
+    grades them in. (A claim settles which task gets one, so tasks need not avoid each
+    other's ends of a list.)"""
+    return [(item, True) for item in own] + [(item, False) for item in others]
 
 
 # --------------------------------------------------------------------------- merge

@@ -172,9 +172,9 @@ def test_a_claim_is_taken_once_per_run(tmp_path, monkeypatch):
         run_name("../elsewhere")
 
 
-def test_a_sharing_task_takes_its_own_from_the_start_and_the_others_from_the_end():
+def test_a_sharing_task_takes_its_own_first_then_the_others_as_listed():
     assert sharing_order(["a", "b"], ["x", "y", "z"]) == [
-        ("a", True), ("b", True), ("z", False), ("y", False), ("x", False)]
+        ("a", True), ("b", True), ("x", False), ("y", False), ("z", False)]
 
 
 def test_a_sharing_shard_grades_what_no_task_claimed_and_nothing_twice(graded, tmp_path):
