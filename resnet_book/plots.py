@@ -109,17 +109,38 @@ def training_loss_by_run(runs, ax=None, title="Training loss per epoch"):
     return training_loss(runs, ax, title, styles=styles)
 
 
-def gradient_norms(norms_by_label, ax=None, title="Gradient reaching each layer"):
-    """Per-layer gradient norms on a log scale, one line per network (``{label: [norms]}``),
-    coloured by depth."""
+def signal_per_layer(values_by_label, ax=None, ylabel="", title=""):
+    """A per-layer signal on a log scale, one line per network, coloured by depth:
+    ``{label: [value per layer]}``, or ``{label: [[value per layer] per seed]}``, where each
+    seed is drawn thin and their geometric mean (the mean of a log scale) bold."""
     ax = ax or plt.gca()
-    for label, norms in norms_by_label.items():
-        layers = np.arange(1, len(norms) + 1)
-        ax.semilogy(layers, norms, marker=".", label=label, color=_colour(label))
-    ax.set(xlabel="layer $l$ (1 = nearest the input)",
-           ylabel=r"$\|\partial L / \partial a^{[l]}\|$", title=title)
+    for label, values in values_by_label.items():
+        values = np.asarray(values, dtype=float)
+        seeds = values[None] if values.ndim == 1 else values
+        layers = np.arange(1, seeds.shape[1] + 1)
+        colour = _colour(label)
+        if len(seeds) > 1:
+            for seed in seeds:
+                ax.semilogy(layers, seed, linewidth=0.8, alpha=0.4, color=colour)
+            label = f"{label} (geometric mean of {len(seeds)} seeds)"
+        ax.semilogy(layers, np.exp(np.log(seeds).mean(axis=0)), marker=".", label=label,
+                    color=colour)
+    ax.set(xlabel="layer $l$ (1 = nearest the input)", ylabel=ylabel, title=title)
     ax.legend()
     return ax
+
+
+def gradient_norms(norms_by_label, ax=None, title="Gradient reaching each layer"):
+    """Per-layer gradient norms ||dL/da^[l]|| on a log scale, one line per network (one list
+    per seed, or one list), coloured by depth."""
+    return signal_per_layer(norms_by_label, ax,
+                            ylabel=r"$\|\partial L / \partial a^{[l]}\|$", title=title)
+
+
+def activation_rms(rms_by_label, ax=None, title="Signal leaving each layer"):
+    """Per-layer RMS of the activations a^[l] on a log scale, one line per network (one list
+    per seed, or one list), coloured by depth."""
+    return signal_per_layer(rms_by_label, ax, ylabel=r"RMS of $a^{[l]}$", title=title)
 
 
 def per_block(values_by_label, ax=None, ylabel="", title="", log=False, xlabel=None):
