@@ -109,16 +109,23 @@ def training_loss_by_run(runs, ax=None, title="Training loss per epoch"):
     return training_loss(runs, ax, title, styles=styles)
 
 
-def signal_per_layer(values_by_label, ax=None, ylabel="", title=""):
-    """A per-layer signal on a log scale, one line per network, coloured by depth:
-    ``{label: [value per layer]}``, or ``{label: [[value per layer] per seed]}``, where each
-    seed is drawn thin and their geometric mean (the mean of a log scale) bold."""
+def _kind_colour(label: str):
+    return PLAIN_COLOUR if label.startswith("plain") else RESIDUAL_COLOUR
+
+
+def signal_per_layer(values_by_label, ax=None, ylabel="", title="", colour_by="depth"):
+    """A per-layer signal on a log scale, one line per network: ``{label: [value per
+    layer]}``, or ``{label: [[value per layer] per seed]}``, where each seed is drawn thin and
+    their geometric mean (the mean of a log scale) bold. ``colour_by`` "depth" colours by the
+    depth in the label, "kind" plain networks red and residual ones green."""
+    if colour_by not in ("depth", "kind"):
+        raise ValueError(f"colour_by must be 'depth' or 'kind', not {colour_by!r}")
     ax = ax or plt.gca()
     for label, values in values_by_label.items():
         values = np.asarray(values, dtype=float)
         seeds = values[None] if values.ndim == 1 else values
         layers = np.arange(1, seeds.shape[1] + 1)
-        colour = _colour(label)
+        colour = _colour(label) if colour_by == "depth" else _kind_colour(label)
         if len(seeds) > 1:
             for seed in seeds:
                 ax.semilogy(layers, seed, linewidth=0.8, alpha=0.4, color=colour)
@@ -130,11 +137,13 @@ def signal_per_layer(values_by_label, ax=None, ylabel="", title=""):
     return ax
 
 
-def gradient_norms(norms_by_label, ax=None, title="Gradient reaching each layer"):
+def gradient_norms(norms_by_label, ax=None, title="Gradient reaching each layer",
+                   colour_by="depth"):
     """Per-layer gradient norms ||dL/da^[l]|| on a log scale, one line per network (one list
-    per seed, or one list), coloured by depth."""
+    per seed, or one list), coloured by depth or by kind (``colour_by``)."""
     return signal_per_layer(norms_by_label, ax,
-                            ylabel=r"$\|\partial L / \partial a^{[l]}\|$", title=title)
+                            ylabel=r"$\|\partial L / \partial a^{[l]}\|$", title=title,
+                            colour_by=colour_by)
 
 
 def activation_rms(rms_by_label, ax=None, title="Signal leaving each layer"):
