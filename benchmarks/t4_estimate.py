@@ -15,7 +15,8 @@ No T4 was available to measure on, so this is an estimate, made in the open:
    (the H100 runs took 9-17 s for their first epoch; a T4 and TensorFlow are taken as 30 s).
 4. Each chapter trains what its notebook trains, on the whole of CIFAR-10 (50,000 images), for
    the profile's epochs (chapter 5: the paper-recipe run's epochs, testing 10,000 images after
-   each epoch).
+   each epoch). A chapter that trains its comparison on several seeds (``rb.train_seeds``)
+   trains each network once per seed of the profile and compiles it once.
 
     python -m benchmarks.t4_estimate            # a table, minutes per chapter and profile
 """
@@ -34,13 +35,14 @@ CIFAR10_TRAIN, CIFAR10_TEST = 50_000, 10_000
 TEST_COST = 1 / 3   # testing an image: a forward pass, about a third of a training step
 
 # What each chapter trains: (depths of its networks, whether it tests after every epoch,
-# whether its epochs are chapter 5's paper-recipe epochs).
+# whether its epochs are chapter 5's paper-recipe epochs, whether each network trains once per
+# seed of the profile).
 CHAPTERS = {
-    "1 plain block": ((8, 20, 32, 56), False, False),
-    "2 residual block (depth sweep)": ((8, 20, 32, 56) * 2, False, False),
-    "3 why ResNets work": ((56, 56, 56, 20), False, False),
-    "4 matching dimensions": ((20, 20), False, False),
-    "5 ResNet family (paper recipe)": ((20, 56, 20, 56, 56), True, True),
+    "1 plain block": ((8, 20, 32, 56), False, False, True),
+    "2 residual block (depth sweep)": ((8, 20, 32, 56) * 2, False, False, True),
+    "3 why ResNets work": ((56, 56, 56, 20), False, False, False),
+    "4 matching dimensions": ((20, 20), False, False, False),
+    "5 ResNet family (paper recipe)": ((20, 56, 20, 56, 56), True, True, False),
 }
 
 
@@ -52,12 +54,14 @@ def t4_images_per_s(depth: int) -> float:
     return 1 / (per_image[20] + slope * (depth - 20))
 
 
-def chapter_seconds(depths, tests_each_epoch: bool, paper_run: bool, profile) -> float:
+def chapter_seconds(depths, tests_each_epoch: bool, paper_run: bool, seeded: bool,
+                    profile) -> float:
     epochs = (profile.paper_epochs(CIFAR10_TRAIN, 128) if paper_run else profile.epochs)
+    runs = len(profile.seeds) if seeded else 1
     seconds = 0.0
     for depth in depths:
         images = CIFAR10_TRAIN + (TEST_COST * CIFAR10_TEST if tests_each_epoch else 0)
-        seconds += epochs * images / t4_images_per_s(depth) + COMPILE_S
+        seconds += runs * epochs * images / t4_images_per_s(depth) + COMPILE_S
     return seconds
 
 

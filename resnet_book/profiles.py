@@ -82,8 +82,9 @@ PROFILES = {
     # network's training step, which the image size does not change.
     "quick": Profile("quick", "fashion_mnist", train_size=2000, test_size=1000,
                      image_size=8, epochs=5, batch_size=64),
-    # GPU-sized: the whole of CIFAR-10 at its own 32x32, sized so that each chapter's
-    # training takes about ten minutes on Colab's free T4 (benchmarks/t4_estimate.py).
+    # GPU-sized: the whole of CIFAR-10 at its own 32x32. On Colab's free T4 each chapter's
+    # training is estimated at about ten minutes, except chapters 1 and 2, which train their
+    # depth sweeps once per seed: about 15 and 30 minutes (benchmarks/t4_estimate.py).
     "full": Profile("full", "cifar10", train_size=None, test_size=None,
                     image_size=None, epochs=8, batch_size=128, augment=True),
     # The full profile with the paper's own schedule for chapter 5's experiment (64,000 steps

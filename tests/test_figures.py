@@ -44,6 +44,12 @@ def norms(labels, layers=6):
             for index, label in enumerate(labels)}
 
 
+def seeded_norms(labels, seeds=3, layers=6):
+    """{label: [norms per layer] per seed}, each seed's curve a factor of 2 from the next."""
+    return {label: [[value * 2.0 ** seed for value in curve] for seed in range(seeds)]
+            for label, curve in norms(labels, layers).items()}
+
+
 def line_colours(ax):
     """{legend label: RGBA} of the axes' labelled lines."""
     return {line.get_label(): to_rgba(line.get_color()) for line in ax.get_lines()
@@ -119,6 +125,8 @@ PLOTS = {
     "training_loss_by_run": lambda ax: plots.training_loss_by_run(
         runs(["resnet-20 (A)", "resnet-20 (B)"]), ax),
     "gradient_norms": lambda ax: plots.gradient_norms(norms(PLAIN), ax),
+    "gradient_norms over seeds": lambda ax: plots.gradient_norms(seeded_norms(PLAIN), ax),
+    "activation_rms over seeds": lambda ax: plots.activation_rms(seeded_norms(PLAIN), ax),
     "per_block": lambda ax: plots.per_block(norms(CHAPTER_3[:3]), ax, log=True),
     "error_curves": lambda ax: plots.error_curves(runs(CHAPTER_5), ax, key="val_accuracy"),
     "error_by_depth": lambda ax: plots.error_by_depth(runs(PLAIN + RESIDUAL), ax),
@@ -246,3 +254,25 @@ def test_the_chance_line_is_labelled_inside_the_frame():
     box = label.get_window_extent()
     frame = ax.get_window_extent()
     assert frame.x0 <= box.x0 and box.x1 <= frame.x1
+
+
+def test_a_signal_over_seeds_draws_each_seed_and_their_geometric_mean():
+    _, ax = plt.subplots()
+    seeded = seeded_norms(["plain-56"])
+    plots.gradient_norms(seeded, ax)
+    lines = ax.get_lines()
+    assert len(lines) == 4   # three seeds, thin, and their mean
+    mean = next(line for line in lines if not line.get_label().startswith("_"))
+    assert mean.get_label() == "plain-56 (geometric mean of 3 seeds)"
+    # seeds at 1, 2 and 4 times a curve: their geometric mean is twice the curve
+    assert np.allclose(mean.get_ydata(), 2 * np.asarray(seeded["plain-56"][0]))
+
+
+def test_plain_and_residual_twins_of_one_depth_differ_when_coloured_by_kind():
+    _, ax = plt.subplots()
+    plots.gradient_norms(seeded_norms(["plain-56", "resnet-56"]), ax, colour_by="kind")
+    colours = {label.split(" ")[0]: colour for label, colour in line_colours(ax).items()}
+    assert colours == {"plain-56": to_rgba(plots.PLAIN_COLOUR),
+                       "resnet-56": to_rgba(plots.RESIDUAL_COLOUR)}
+    with pytest.raises(ValueError, match="colour_by"):
+        plots.gradient_norms(norms(["plain-56"]), ax, colour_by="width")
