@@ -19,9 +19,10 @@ EXERCISES = sorted(repository.EXERCISES.glob("*.ipynb"))
 SOLUTIONS = sorted(repository.SOLUTIONS.glob("*.ipynb"))
 ALL_NOTEBOOKS = CHAPTERS + EXERCISES + SOLUTIONS
 
-# A training cell is one that calls the book's training path (resnet_book.train), or the
-# assignment's own (train_resnet50, whose answer cell is cut too).
-TRAINING_CALL = re.compile(r"\b(rb\.train|train_resnet50)\(")
+# A training cell is one that calls the book's training path (resnet_book.train or
+# resnet_book.train_seeds), or the assignment's own (train_resnet50, whose answer cell is cut
+# too).
+TRAINING_CALL = re.compile(r"\b(rb\.train|rb\.train_seeds|train_resnet50)\(")
 
 
 def read(path: Path) -> nbformat.NotebookNode:
