@@ -556,11 +556,8 @@ def main(argv=None) -> int:
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
-    if claims:
-        print(f"{len(done)} graded, {len(submissions) - len(todo)} skipped, {len(taken)} "
-              f"graded by other tasks, {len(helped)} of other shards graded here; gradebook "
-              f"{out / 'grades.csv'}, feedback in {out / 'feedback'}")
-        return 0
-    print(f"{len(todo)} graded, {len(submissions) - len(todo)} skipped; "
+    shared = (f", {len(taken)} graded by other tasks, {len(helped)} of other shards graded "
+              "here" if claims else "")
+    print(f"{len(done)} graded, {len(submissions) - len(todo)} skipped{shared}; "
           f"gradebook {out / 'grades.csv'}, feedback in {out / 'feedback'}")
     return 0

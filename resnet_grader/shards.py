@@ -19,8 +19,8 @@ endless loop takes the whole cell timeout): before grading a submission a task c
 ``DIR/claims/<run>/`` (a file created with O_EXCL, which local file systems and NFS v3 or
 later make atomic), and once its own shard is done it takes the unclaimed submissions of the
 other shards, in the order they were listed. A submission is graded once per run; the row goes
-into the gradebook of the task that graded it. A claim belongs to its run, so running the command again (a new run) grades what a
-cancelled task left unfinished.
+into the gradebook of the task that graded it. A claim belongs to its run, so running the
+command again (a new run) grades what a cancelled task left unfinished.
 """
 from __future__ import annotations
 
