@@ -153,12 +153,25 @@ def activation_rms(rms_by_label, ax=None, title="Signal leaving each layer"):
 
 
 def per_block(values_by_label, ax=None, ylabel="", title="", log=False, xlabel=None):
-    """A per-layer or per-block quantity, one line per network (``{label: values}``), styled
-    by network (``NETWORK_STYLES``); other labels take Matplotlib's colour cycle."""
+    """A per-layer or per-block quantity, one line per network: ``{label: [value per
+    block]}``, or ``{label: [[value per block] per seed]}``, where each seed is drawn thin and
+    their mean bold (the geometric mean on a log scale). Styled by network
+    (``NETWORK_STYLES``); other labels take Matplotlib's colour cycle."""
     ax = ax or plt.gca()
-    for label, values in values_by_label.items():
-        positions = np.arange(1, len(values) + 1)
-        ax.plot(positions, values, marker=".", label=label, **NETWORK_STYLES.get(label, {}))
+    for network, values in values_by_label.items():
+        values = np.asarray(values, dtype=float)
+        seeds = values[None] if values.ndim == 1 else values
+        positions = np.arange(1, seeds.shape[1] + 1)
+        label = network
+        if len(seeds) > 1:
+            mean = "geometric mean" if log else "mean"
+            label = f"{network} ({mean} of {len(seeds)} seeds)"
+        middle = np.exp(np.log(seeds).mean(axis=0)) if log else seeds.mean(axis=0)
+        line, = ax.plot(positions, middle, marker=".", label=label,
+                        **NETWORK_STYLES.get(network, {}))
+        if len(seeds) > 1:  # each seed thin, in its mean's colour
+            for seed in seeds:
+                ax.plot(positions, seed, linewidth=0.8, alpha=0.4, color=line.get_color())
     if log:
         ax.set_yscale("log")
     ax.set(xlabel=xlabel or "block", ylabel=ylabel, title=title)

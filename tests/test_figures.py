@@ -128,6 +128,7 @@ PLOTS = {
     "gradient_norms over seeds": lambda ax: plots.gradient_norms(seeded_norms(PLAIN), ax),
     "activation_rms over seeds": lambda ax: plots.activation_rms(seeded_norms(PLAIN), ax),
     "per_block": lambda ax: plots.per_block(norms(CHAPTER_3[:3]), ax, log=True),
+    "per_block over seeds": lambda ax: plots.per_block(seeded_norms(CHAPTER_3), ax),
     "error_curves": lambda ax: plots.error_curves(runs(CHAPTER_5), ax, key="val_accuracy"),
     "error_by_depth": lambda ax: plots.error_by_depth(runs(PLAIN + RESIDUAL), ax),
 }
@@ -266,6 +267,26 @@ def test_a_signal_over_seeds_draws_each_seed_and_their_geometric_mean():
     assert mean.get_label() == "plain-56 (geometric mean of 3 seeds)"
     # seeds at 1, 2 and 4 times a curve: their geometric mean is twice the curve
     assert np.allclose(mean.get_ydata(), 2 * np.asarray(seeded["plain-56"][0]))
+
+
+def test_a_per_block_quantity_over_seeds_draws_each_seed_in_its_networks_colour():
+    seeded = seeded_norms(["resnet-56", "some-network"])
+    for log, mean, factor in [(True, "geometric mean", 2), (False, "mean", 7 / 3)]:
+        _, ax = plt.subplots()
+        plots.per_block(seeded, ax, log=log)
+        labelled = {line.get_label(): line for line in ax.get_lines()
+                    if not line.get_label().startswith("_")}
+        assert set(labelled) == {f"resnet-56 ({mean} of 3 seeds)",
+                                 f"some-network ({mean} of 3 seeds)"}
+        for label, line in labelled.items():
+            network = label.split(" ")[0]
+            thin = [other for other in ax.get_lines() if other.get_label().startswith("_")
+                    and to_rgba(other.get_color()) == to_rgba(line.get_color())]
+            assert len(thin) == 3, label
+            # seeds at 1, 2 and 4 times a curve
+            assert np.allclose(line.get_ydata(), factor * np.asarray(seeded[network][0]))
+        resnet = labelled[f"resnet-56 ({mean} of 3 seeds)"]
+        assert to_rgba(resnet.get_color()) == to_rgba(plots.NETWORK_STYLES["resnet-56"]["color"])
 
 
 def test_plain_and_residual_twins_of_one_depth_differ_when_coloured_by_kind():
