@@ -27,7 +27,7 @@ from book_tools.repository import ROOT
 
 HTML = br.HTML_DIR
 BUILD_CMD = ["build", ".", "-W", "-n", "--keep-going", "--all"]
-BUILD_TIMEOUT_S = int(os.environ.get("RESNET_BOOK_BUILD_TIMEOUT", "1800"))
+BUILD_TIMEOUT_S = int(os.environ.get("RESNET_BOOK_BUILD_TIMEOUT", "2700"))
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 PROBLEM_LINE = re.compile(r"\b(WARNING|ERROR|CRITICAL|SEVERE)\b")
 # The one line let through: ipykernel 7 logs it whenever jupyter-book starts a kernel on its
