@@ -40,9 +40,9 @@ TEST_COST = 1 / 3   # testing an image: a forward pass, about a third of a train
 CHAPTERS = {
     "1 plain block": ((8, 20, 32, 56), False, False, True),
     "2 residual block (depth sweep)": ((8, 20, 32, 56) * 2, False, False, True),
-    "3 why ResNets work": ((56, 56, 56, 20), False, False, False),
+    "3 why ResNets work": ((56, 56, 56, 20), False, False, True),
     "4 matching dimensions": ((20, 20), False, False, False),
-    "5 ResNet family (paper recipe)": ((20, 56, 20, 56, 56), True, True, False),
+    "5 ResNet family (paper recipe)": ((20, 56, 20, 56, 56), True, True, True),
 }
 
 

@@ -134,6 +134,50 @@ def test_chapter_ran_top_to_bottom_at_build_time(book_build, docname):
                     "execution cache")
 
 
+# One line per network that rb.train_seeds prints: its figures over the seeds, and how many
+# of its seeds' runs came from the run cache.
+SEEDS_SUMMARY = re.compile(r"^(?P<label>[^:]+): (?P<seeds>\d+) seeds, (?P<figures>training loss "
+                           r".*?), \d+ s(?: \((?P<cached>all|\d+) read from the run cache\))?$")
+
+
+def _seeds_summaries(docname: str) -> dict:
+    """{label: (figures, seeds, seeds read from the run cache)} from the build's run of a
+    chapter (Jupyter Book's execution cache)."""
+    from jupyter_cache import get_cache
+
+    cache = get_cache(ROOT / "_build" / ".jupyter_cache")
+    notebook = cache.get_cache_bundle(cache.match_cache_file(ROOT / f"{docname}.ipynb").pk).nb
+    found = {}
+    for cell in notebook.cells:
+        for output in cell.get("outputs", []):
+            for line in output.get("text", "").splitlines():
+                match = SEEDS_SUMMARY.match(line)
+                if match:
+                    seeds = int(match["seeds"])
+                    cached = seeds if match["cached"] == "all" else int(match["cached"] or 0)
+                    found[match["label"]] = (match["figures"], seeds, cached)
+    return found
+
+
+def test_chapters_2_and_3_report_the_same_runs_trained_once(book_build):
+    """Chapter 3 trains three of chapter 2's networks from the same seeds: in the build both
+    chapters report the same runs, each trained once (or not at all, where a run cache from an
+    earlier build already holds it) and otherwise read from the run cache."""
+    chapter_2 = _seeds_summaries("chapters/02_residual_block")
+    chapter_3 = _seeds_summaries("chapters/03_why_resnets_work")
+    for label in ("plain-56", "resnet-56", "resnet-20"):
+        assert label in chapter_2 and label in chapter_3, (label, chapter_2, chapter_3)
+        (figures_2, seeds, cached_2), (figures_3, seeds_3, cached_3) = (
+            chapter_2[label], chapter_3[label])
+        assert figures_2 == figures_3, f"{label}: chapter 2 {figures_2}, chapter 3 {figures_3}"
+        assert seeds == seeds_3 == 3
+        trained = (seeds - cached_2) + (seeds - cached_3)
+        assert trained <= seeds, (
+            f"{label}: {trained} runs trained for {seeds} seeds ({cached_2} of chapter 2's and "
+            f"{cached_3} of chapter 3's read from the run cache); each seed should be "
+            "trained at most once in a build")
+
+
 def test_toc_lists_chapters_and_exercises():
     assert CHAPTER_PAGES, "_toc.yml lists no page under chapters/"
     assert EXERCISE_PAGES, "_toc.yml lists no page under exercises/"
