@@ -41,7 +41,7 @@ CHAPTERS = {
     "1 plain block": ((8, 20, 32, 56), False, False, True),
     "2 residual block (depth sweep)": ((8, 20, 32, 56) * 2, False, False, True),
     "3 why ResNets work": ((56, 56, 56, 20), False, False, True),
-    "4 matching dimensions": ((20, 20), False, False, False),
+    "4 matching dimensions": ((20, 20), False, False, True),
     "5 ResNet family (paper recipe)": ((20, 56, 20, 56, 56), True, True, True),
 }
 
