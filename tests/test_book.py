@@ -159,23 +159,33 @@ def _seeds_summaries(docname: str) -> dict:
     return found
 
 
-def test_chapters_2_and_3_report_the_same_runs_trained_once(book_build):
-    """Chapter 3 trains three of chapter 2's networks from the same seeds: in the build both
-    chapters report the same runs, each trained once (or not at all, where a run cache from an
-    earlier build already holds it) and otherwise read from the run cache."""
-    chapter_2 = _seeds_summaries("chapters/02_residual_block")
-    chapter_3 = _seeds_summaries("chapters/03_why_resnets_work")
-    for label in ("plain-56", "resnet-56", "resnet-20"):
-        assert label in chapter_2 and label in chapter_3, (label, chapter_2, chapter_3)
-        (figures_2, seeds, cached_2), (figures_3, seeds_3, cached_3) = (
-            chapter_2[label], chapter_3[label])
-        assert figures_2 == figures_3, f"{label}: chapter 2 {figures_2}, chapter 3 {figures_3}"
-        assert seeds == seeds_3 == 3
-        trained = (seeds - cached_2) + (seeds - cached_3)
-        assert trained <= seeds, (
-            f"{label}: {trained} runs trained for {seeds} seeds ({cached_2} of chapter 2's and "
-            f"{cached_3} of chapter 3's read from the run cache); each seed should be "
-            "trained at most once in a build")
+# The same network from the same seeds, reported by several chapters under their own labels.
+SHARED_RUNS = {
+    "plain-56": {"02_residual_block": "plain-56", "03_why_resnets_work": "plain-56"},
+    "resnet-56": {"02_residual_block": "resnet-56", "03_why_resnets_work": "resnet-56"},
+    "resnet-20": {"02_residual_block": "resnet-20", "03_why_resnets_work": "resnet-20",
+                  "04_matching_dimensions": "resnet-20 (B)"},
+}
+
+
+@pytest.mark.parametrize("network", SHARED_RUNS)
+def test_chapters_report_the_same_runs_trained_once(book_build, network):
+    """Chapters 3 and 4 train some of chapter 2's networks from the same seeds: in the build
+    every chapter reports the same runs, each trained once (or not at all, where a run cache
+    from an earlier build already holds it) and otherwise read from the run cache."""
+    reports = {}
+    for chapter, label in SHARED_RUNS[network].items():
+        summaries = _seeds_summaries(f"chapters/{chapter}")
+        assert label in summaries, f"{chapter} printed no line for {label}: {summaries}"
+        reports[chapter] = summaries[label]
+    figures = {chapter: report[0] for chapter, report in reports.items()}
+    assert len(set(figures.values())) == 1, figures
+    seeds = {report[1] for report in reports.values()}
+    assert seeds == {3}, reports
+    trained = sum(seeds_count - cached for _, seeds_count, cached in reports.values())
+    assert trained <= 3, (
+        f"{network}: {trained} runs trained for 3 seeds ({reports}); each seed should be "
+        "trained at most once in a build")
 
 
 def test_toc_lists_chapters_and_exercises():
