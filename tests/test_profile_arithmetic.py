@@ -100,4 +100,4 @@ def test_chapter_5s_paper_run_is_the_papers_64000_steps_only_in_the_paper_profil
     # and the chapter trains for those epochs
     source = "\n".join(c.source for c in read(ROOT / "chapters" / CHAPTER).cells)
     assert "paper_epochs = profile.paper_epochs(train_size, PAPER_BATCH)" in source
-    assert re.search(r"rb\.train\(networks, [^)]*epochs=paper_epochs", source)
+    assert re.search(r"rb\.train_seeds\(builders, [^)]*epochs=paper_epochs", source)
