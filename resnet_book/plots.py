@@ -113,6 +113,23 @@ def _kind_colour(label: str):
     return PLAIN_COLOUR if label.startswith("plain") else RESIDUAL_COLOUR
 
 
+def _seeds_and_mean(ax, network, values, style, geometric):
+    """One network's per-layer values, ``[value per layer]`` or ``[[value per layer] per
+    seed]``: the mean bold (geometric where ``geometric``), each seed thin in its colour."""
+    values = np.asarray(values, dtype=float)
+    seeds = values[None] if values.ndim == 1 else values
+    positions = np.arange(1, seeds.shape[1] + 1)
+    label = network
+    if len(seeds) > 1:
+        label = (f"{network} ({'geometric mean' if geometric else 'mean'} of "
+                 f"{len(seeds)} seeds)")
+    middle = np.exp(np.log(seeds).mean(axis=0)) if geometric else seeds.mean(axis=0)
+    line, = ax.plot(positions, middle, marker=".", label=label, **style)
+    if len(seeds) > 1:
+        for seed in seeds:
+            ax.plot(positions, seed, linewidth=0.8, alpha=0.4, color=line.get_color())
+
+
 def signal_per_layer(values_by_label, ax=None, ylabel="", title="", colour_by="depth"):
     """A per-layer signal on a log scale, one line per network: ``{label: [value per
     layer]}``, or ``{label: [[value per layer] per seed]}``, where each seed is drawn thin and
@@ -122,16 +139,9 @@ def signal_per_layer(values_by_label, ax=None, ylabel="", title="", colour_by="d
         raise ValueError(f"colour_by must be 'depth' or 'kind', not {colour_by!r}")
     ax = ax or plt.gca()
     for label, values in values_by_label.items():
-        values = np.asarray(values, dtype=float)
-        seeds = values[None] if values.ndim == 1 else values
-        layers = np.arange(1, seeds.shape[1] + 1)
         colour = _colour(label) if colour_by == "depth" else _kind_colour(label)
-        if len(seeds) > 1:
-            for seed in seeds:
-                ax.semilogy(layers, seed, linewidth=0.8, alpha=0.4, color=colour)
-            label = f"{label} (geometric mean of {len(seeds)} seeds)"
-        ax.semilogy(layers, np.exp(np.log(seeds).mean(axis=0)), marker=".", label=label,
-                    color=colour)
+        _seeds_and_mean(ax, label, values, {"color": colour}, geometric=True)
+    ax.set_yscale("log")
     ax.set(xlabel="layer $l$ (1 = nearest the input)", ylabel=ylabel, title=title)
     ax.legend()
     return ax
@@ -159,19 +169,7 @@ def per_block(values_by_label, ax=None, ylabel="", title="", log=False, xlabel=N
     (``NETWORK_STYLES``); other labels take Matplotlib's colour cycle."""
     ax = ax or plt.gca()
     for network, values in values_by_label.items():
-        values = np.asarray(values, dtype=float)
-        seeds = values[None] if values.ndim == 1 else values
-        positions = np.arange(1, seeds.shape[1] + 1)
-        label = network
-        if len(seeds) > 1:
-            mean = "geometric mean" if log else "mean"
-            label = f"{network} ({mean} of {len(seeds)} seeds)"
-        middle = np.exp(np.log(seeds).mean(axis=0)) if log else seeds.mean(axis=0)
-        line, = ax.plot(positions, middle, marker=".", label=label,
-                        **NETWORK_STYLES.get(network, {}))
-        if len(seeds) > 1:  # each seed thin, in its mean's colour
-            for seed in seeds:
-                ax.plot(positions, seed, linewidth=0.8, alpha=0.4, color=line.get_color())
+        _seeds_and_mean(ax, network, values, NETWORK_STYLES.get(network, {}), geometric=log)
     if log:
         ax.set_yscale("log")
     ax.set(xlabel=xlabel or "block", ylabel=ylabel, title=title)
