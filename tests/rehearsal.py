@@ -7,12 +7,19 @@ shrunk only in data (256 training images at 8x8) and epochs (one). Its numbers m
 conclusion checks report instead of failing, as in a student's notebook; any other error
 fails the test. Fashion-MNIST stands in for CIFAR-10, which cannot be downloaded here.
 
+As in the book build, a run that several chapters report is trained once: the rehearsals of one
+test session share a run cache (``$RESNET_BOOK_RUN_CACHE``) in that session's temporary folder,
+which both pytest-xdist workers see and no later session reuses. The chapter that trains such a
+run first takes it through the GPU path; the others read it, and run all their own code on
+that path.
+
 The chapters are rehearsed by two test files, so that pytest-xdist (one file per worker)
 can run them side by side: ``test_rehearsal_chapters_2_3.py`` and
 ``test_rehearsal_chapters_1_4_5.py``.
 """
 from __future__ import annotations
 
+import os
 
 import pytest
 from nbclient import NotebookClient
@@ -45,9 +52,18 @@ def _outputs_text(cell) -> str:
     return "".join(parts)
 
 
-def set_rehearsal_environment(monkeypatch):
+def session_run_cache(tmp_path_factory):
+    """The run cache that every rehearsal of this test session shares."""
+    base = tmp_path_factory.getbasetemp()
+    # Under pytest-xdist each worker's folder lies in the session's own.
+    session = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    return session / "rehearsal-run-cache"
+
+
+def set_rehearsal_environment(monkeypatch, tmp_path_factory):
     for name, value in REHEARSAL_ENV.items():
         monkeypatch.setenv(name, value)
+    monkeypatch.setenv("RESNET_BOOK_RUN_CACHE", str(session_run_cache(tmp_path_factory)))
     # As in a student's run: a conclusion this tiny run does not show is reported, not raised.
     monkeypatch.delenv("RESNET_BOOK_STRICT_CLAIMS", raising=False)
     monkeypatch.delenv("KERAS_BACKEND", raising=False)
@@ -79,4 +95,6 @@ def rehearse(path):
         assert not any(stderr), f"{path.name}: stray stderr in a training cell: {stderr}"
     printed = "".join(_outputs_text(cell) for cell in nb.cells if cell.cell_type == "code")
     reported = [line for line in printed.splitlines() if line.startswith("✗ The text says")]
-    print(f"{path.name}: {len(reported)} conclusion(s) this tiny run did not show (reported)")
+    shared = [line for line in printed.splitlines() if "read from the run cache" in line]
+    print(f"{path.name}: {len(reported)} conclusion(s) this tiny run did not show (reported); "
+          f"{len(shared)} network(s) read, in whole or part, from the session's run cache")

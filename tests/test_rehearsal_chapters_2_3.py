@@ -7,6 +7,6 @@ PATHS = chapters("2_3")
 
 
 @pytest.mark.parametrize("path", PATHS, ids=lambda p: p.name)
-def test_chapter_runs_on_the_rehearsed_gpu_path(path, monkeypatch):
-    set_rehearsal_environment(monkeypatch)
+def test_chapter_runs_on_the_rehearsed_gpu_path(path, monkeypatch, tmp_path_factory):
+    set_rehearsal_environment(monkeypatch, tmp_path_factory)
     rehearse(path)
