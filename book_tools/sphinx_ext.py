@@ -11,7 +11,10 @@ them, and much of a chapter's time is TensorFlow tracing training steps on one c
 Sphinx reads anything, this extension executes the notebooks that the execution cache does not
 hold yet, ``$RESNET_BOOK_BUILD_JOBS`` at a time (default: the number of cores, at most 2), and
 stores them in that cache; myst-nb then finds them there. A notebook that fails here is not
-stored, so myst-nb runs it again itself and reports the failure as it always does.
+stored, so myst-nb runs it again itself and reports the failure as it always does. The pages
+named in the configuration value ``resnet_book_execute_first`` start first, in its order (the
+longest chapters, so that no long one starts last while the other job sits idle); the rest
+follow in file order.
 
 Under Sphinx 7.4, sphinx-thebe's inline configuration script (``const THEBE_JS_URL = ...``)
 is written into every page twice, and the second copy throws "Identifier 'THEBE_JS_URL' has
@@ -79,6 +82,12 @@ def _execute_in_parallel(app, env, docnames):
     config = app.env.mystnb_config
     excluded = config.execution_excludepatterns
     cache = get_cache(str(folder))
+    first = list(app.config.resnet_book_execute_first)
+    unknown = [name for name in first if name not in env.found_docs]
+    if unknown:
+        logger.warning(f"resnet_book_execute_first names no page: {', '.join(unknown)} "
+                       "(give each as a path from the book's root without its suffix, e.g. "
+                       "chapters/02_residual_block)")
     stale = []
     for docname in sorted(docnames):
         path = Path(env.doc2path(docname))
@@ -90,9 +99,10 @@ def _execute_in_parallel(app, env, docnames):
         try:
             cache.match_cache_notebook(notebook)
         except KeyError:
-            stale.append((path, notebook))
+            stale.append((docname, path, notebook))
     if len(stale) < 2:
         return
+    stale.sort(key=lambda item: first.index(item[0]) if item[0] in first else len(first))
 
     def execute(path, notebook):
         start = time.perf_counter()
@@ -107,9 +117,10 @@ def _execute_in_parallel(app, env, docnames):
             ran.metadata = read.metadata
         return path, executed, result, time.perf_counter() - start
 
-    logger.info(f"executing {len(stale)} notebooks, {jobs} at a time")
+    logger.info(f"executing {len(stale)} notebooks, {jobs} at a time: "
+                + ", ".join(path.name for _, path, _ in stale))
     with concurrent.futures.ThreadPoolExecutor(jobs) as pool:
-        futures = [pool.submit(execute, path, notebook) for path, notebook in stale]
+        futures = [pool.submit(execute, path, notebook) for _, path, notebook in stale]
         for future in concurrent.futures.as_completed(futures):
             path, notebook, result, seconds = future.result()
             if result.err is not None:
@@ -124,6 +135,7 @@ def _execute_in_parallel(app, env, docnames):
 
 
 def setup(app):
+    app.add_config_value("resnet_book_execute_first", [], "env", types=[list])
     app.connect("html-page-context", _drop_duplicate_scripts, priority=900)
     # After myst-nb's own handler (priority 500), which resolves the execution cache's path.
     app.connect("builder-inited", _set_run_cache, priority=900)

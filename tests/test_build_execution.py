@@ -31,7 +31,7 @@ def _notebook(path, source):
     nbformat.write(nb, path)
 
 
-def _project(folder, second_source):
+def _project(folder, second_source, *, pages=("one", "two"), conf=""):
     folder.mkdir()
     (folder / "conf.py").write_text(
         "import sys\n"
@@ -39,8 +39,9 @@ def _project(folder, second_source):
         "extensions = ['myst_nb', 'book_tools.sphinx_ext']\n"
         "nb_execution_mode = 'cache'\n"
         "nb_execution_timeout = 120\n"
-        "exclude_patterns = ['_build']\n")
-    (folder / "index.md").write_text("# Book\n\n```{toctree}\none\ntwo\n```\n")
+        "exclude_patterns = ['_build']\n" + conf)
+    toctree = "\n".join(pages)
+    (folder / "index.md").write_text(f"# Book\n\n```{{toctree}}\n{toctree}\n```\n")
     def report(name):
         return ("import os, time\n"
                 f"time.sleep({SLEEP_S})\n"
@@ -85,3 +86,30 @@ def test_a_notebook_that_fails_ahead_still_fails_the_build(tmp_path):
     out = proc.stdout + proc.stderr
     assert "two.ipynb failed when executed ahead" in out, out[-3000:]
     assert proc.returncode != 0 and "Executing notebook failed" in out, out[-3000:]
+
+
+def test_the_pages_named_to_execute_first_start_first(tmp_path):
+    """With two at a time, ``resnet_book_execute_first`` decides which notebooks start first:
+    named ``three``, it starts beside ``one``, and ``two`` (second in file order) waits."""
+    folder = tmp_path / "book"
+    started = tmp_path / "started.txt"
+    _project(folder, None, pages=("one", "two", "three"),
+             conf="resnet_book_execute_first = ['three']\n")
+    for name in ("one", "two", "three"):
+        _notebook(folder / f"{name}.ipynb",
+                  f"import time\nwith open({str(started)!r}, 'a') as f:\n"
+                  f"    f.write('{name}\\n')\ntime.sleep({SLEEP_S})\n")
+    proc, _ = _build(folder)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out[-3000:]
+    assert "executing 3 notebooks, 2 at a time: three.ipynb, one.ipynb, two.ipynb" in out
+    assert started.read_text().split()[-1] == "two", started.read_text()
+
+
+def test_a_page_misnamed_to_execute_first_fails_the_build(tmp_path):
+    folder = tmp_path / "book"
+    _project(folder, None, conf="resnet_book_execute_first = ['chapters/one']\n")
+    proc, _ = _build(folder)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0
+    assert "resnet_book_execute_first names no page: chapters/one" in out, out[-3000:]
