@@ -38,7 +38,8 @@ _import_keras_quietly()
 from .profiles import Profile, get_profile, PROFILES, DATASETS  # noqa: E402
 from .data import load_data  # noqa: E402
 from .training import (train, train_seeds, describe_run, device_name, TrainingRun, Acceleration,  # noqa: E402
-                       acceleration, use_precision, training_precision, paper_sgd)
+                       acceleration, use_precision, training_precision, paper_sgd,
+                       near_chance)
 from .seeds import seed  # noqa: E402
 from .prose import claim, glue, mean_range  # noqa: E402
 from .checks import expect_output  # noqa: E402
@@ -62,5 +63,5 @@ __version__ = "0.1.0"
 __all__ = [
     "Profile", "get_profile", "PROFILES", "DATASETS", "load_data", "train", "train_seeds",
     "describe_run", "device_name", "TrainingRun", "seed", "glue", "Acceleration",
-    "acceleration", "use_precision", "training_precision", "paper_sgd", "claim", "mean_range", "expect_output",
+    "acceleration", "use_precision", "training_precision", "paper_sgd", "near_chance", "claim", "mean_range", "expect_output",
 ]

@@ -95,6 +95,13 @@ class Acceleration:
         return self.precision.startswith("mixed_")
 
 
+def near_chance(loss: float, classes: int = 10) -> bool:
+    """Whether a training loss is within 10 % of ln(classes), the loss of a network that gives
+    every class the same probability. Such a network learned next to nothing: a failure to
+    learn at all, which is not the same as training worse than a shallower network."""
+    return loss > 0.9 * np.log(classes)
+
+
 CPU_SETTINGS = Acceleration()
 TEST_BATCH = 256   # batch size for testing: no gradients, so larger than training's
 

@@ -219,3 +219,10 @@ def test_train_seeds_wants_builders_not_models():
     with pytest.raises(ValueError, match="at least one seed"):
         rb.train_seeds({"n": lambda: model}, data=((None, None), (None, None)),
                        profile=rb.get_profile("quick"), seeds=())
+
+
+def test_near_chance_is_a_loss_within_ten_percent_of_a_uniform_guess():
+    uniform = -np.log(np.full(10, 0.1)).mean()   # cross-entropy of equal probabilities
+    assert rb.near_chance(uniform) and rb.near_chance(0.91 * uniform)
+    assert not rb.near_chance(0.89 * uniform)
+    assert rb.near_chance(0.65, classes=2) and not rb.near_chance(0.6, classes=2)
