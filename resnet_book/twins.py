@@ -5,7 +5,8 @@ nothing else differs. Built one after the other from the same seed, the two do n
 alike: the residual network's projection shortcuts draw random numbers in the middle of the
 stack, so every layer after the first projection starts from other weights than its plain
 counterpart. :func:`copy_matching_weights` gives the plain network the residual one's weights
-layer by layer, and :func:`plain_and_residual` returns builders for such a pair, the form
+layer by layer, :func:`starting_from` makes a build function that does so from the right
+random numbers, and :func:`plain_and_residual` returns builders for such a pair, the form
 :func:`resnet_book.train_seeds` takes.
 """
 from __future__ import annotations
@@ -42,6 +43,24 @@ def copy_matching_weights(source, target) -> int:
     return copied
 
 
+def starting_from(source, build):
+    """A build function for ``rb.train_seeds``: ``build()``'s network, given the weights of
+    ``source()``'s wherever their layers correspond (:func:`copy_matching_weights`).
+
+    It calls ``source()`` first, so after ``rb.seed(s)`` the network it copies from draws the
+    same random numbers as ``source()`` called alone: the run of ``source`` and the run of this
+    builder start from the same weights. Called second, ``source()`` would draw other numbers
+    (Keras seeds each initialiser from Python's random state as its layer is made).
+    """
+    def twin():
+        start = source()
+        model = build()
+        copy_matching_weights(start, model)
+        return model
+
+    return twin
+
+
 def plain_and_residual(network, depth, input_shape, **residual_options):
     """``{"plain-DEPTH": build, "resnet-DEPTH": build}`` for ``rb.train_seeds``.
 
@@ -66,9 +85,6 @@ def plain_and_residual(network, depth, input_shape, **residual_options):
         return network(depth, input_shape, residual=True, **residual_options)
 
     def plain():
-        twin = residual()
-        model = network(depth, input_shape, residual=False)
-        copy_matching_weights(twin, model)
-        return model
+        return network(depth, input_shape, residual=False)
 
-    return {f"plain-{depth}": plain, f"resnet-{depth}": residual}
+    return {f"plain-{depth}": starting_from(residual, plain), f"resnet-{depth}": residual}

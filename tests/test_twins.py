@@ -75,3 +75,30 @@ def test_networks_that_are_not_twins_are_refused():
     other = models.plain_network(8, IMAGE)   # no BN, biases: nothing of it matches
     with pytest.raises(ValueError, match="not plain and residual twins"):
         twins.copy_matching_weights(wide, other)
+
+
+def test_starting_from_copies_the_network_its_source_builds_alone():
+    """After rb.seed(s), the twin starts from the weights ``source()`` draws called alone; a
+    builder that made its copy source second would not (the mistake it exists to prevent)."""
+    def option_b():
+        return models.cifar_network(20, IMAGE, shortcut_option="B")
+
+    def option_a():
+        return models.cifar_network(20, IMAGE, shortcut_option="A")
+
+    def source_second():
+        model = option_a()
+        twins.copy_matching_weights(option_b(), model)
+        return model
+
+    rb.seed(5)
+    b = option_b()
+    expected = option_a()
+    twins.copy_matching_weights(b, expected)
+    for builder, alike in ((twins.starting_from(option_b, option_a), True),
+                           (source_second, False)):
+        rb.seed(5)
+        got = builder()
+        same = all(np.array_equal(x, y)
+                   for x, y in zip(got.get_weights(), expected.get_weights()))
+        assert same is alike, builder
