@@ -291,8 +291,10 @@ def train(models, data, profile: Profile | None = None, *, epochs: int | None = 
         trained = compiled(model, optimizer=optimizer, steps=steps,
                            learning_rate=learning_rate, augment=augment, settings=settings)
         _build_before_fit(trained, x_train, y_train)
+        # the order of the images follows rb.seed, through NumPy's global generator
         run = _fit(trained, label, data, epochs=epochs, batch_size=batch_size,
-                   test_each_epoch=test_each_epoch)
+                   test_each_epoch=test_each_epoch,
+                   shuffle_seed=int(np.random.randint(2**31)))
         run.steps, run.model = steps, model
         if verbose:
             print(run.summary())
@@ -300,23 +302,35 @@ def train(models, data, profile: Profile | None = None, *, epochs: int | None = 
     return runs[next(iter(runs))] if single else runs
 
 
-def _fit(trained, label, data, *, epochs, batch_size, test_each_epoch) -> TrainingRun:
-    """Fit the compiled ``trained`` model and test it: one :class:`TrainingRun`."""
+def _fit(trained, label, data, *, epochs, batch_size, test_each_epoch,
+         shuffle_seed) -> TrainingRun:
+    """Fit the compiled ``trained`` model and test it: one :class:`TrainingRun`.
+
+    Each epoch sees the training images in a new order drawn by NumPy from ``shuffle_seed``,
+    one ``fit`` call per epoch. Keras' own shuffling would draw from TensorFlow's global seed,
+    and setting that seed for each run makes TensorFlow instantiate every traced step again.
+    """
     (x_train, y_train), (x_test, y_test) = data
+    order = np.random.default_rng(shuffle_seed)
     timer = _EpochTimer()
+    history = {}
     start = time.perf_counter()
-    history = trained.fit(x_train, y_train, epochs=epochs, batch_size=batch_size, verbose=0,
-                          callbacks=[timer],
-                          validation_data=(x_test, y_test) if test_each_epoch else None,
-                          validation_batch_size=TEST_BATCH)
+    for epoch in range(epochs):
+        shuffled = order.permutation(len(x_train))
+        epoch_history = trained.fit(
+            x_train[shuffled], y_train[shuffled], initial_epoch=epoch, epochs=epoch + 1,
+            batch_size=batch_size, shuffle=False, verbose=0, callbacks=[timer],
+            validation_data=(x_test, y_test) if test_each_epoch else None,
+            validation_batch_size=TEST_BATCH)
+        for name, values in epoch_history.history.items():
+            history.setdefault(name, []).extend(float(v) for v in values)
     seconds = time.perf_counter() - start
     if test_each_epoch:  # fit has already compiled the test step: reuse it
         test_loss, test_accuracy = trained.evaluate(x_test, y_test, batch_size=TEST_BATCH,
                                                     verbose=0)
     else:
         test_loss, test_accuracy = evaluate_eagerly(trained, x_test, y_test)
-    return TrainingRun(label, {k: [float(v) for v in vs] for k, vs in history.history.items()},
-                       seconds, float(test_loss), float(test_accuracy),
+    return TrainingRun(label, history, seconds, float(test_loss), float(test_accuracy),
                        jit_compiled=trained.jit_compile is True,
                        epoch_seconds=timer.seconds)
 
@@ -344,7 +358,7 @@ def train_seeds(builders, data, profile: Profile | None = None, *, seeds=None,
     seed's trained network and ``run.seed`` its seed.
     """
     from . import run_cache
-    from .seeds import seed as set_seed
+    from .seeds import seed_keras
 
     profile = profile or get_profile()
     settings = settings or acceleration()
@@ -375,7 +389,7 @@ def train_seeds(builders, data, profile: Profile | None = None, *, seeds=None,
         trainer = carrier = start_state = None
         runs = []
         for seed in seeds:
-            set_seed(seed)
+            seed_keras(seed)
             model = build()
             if not isinstance(model, keras.Model):
                 raise TypeError(f"{label!r}: its build function returned a "
@@ -410,9 +424,9 @@ def train_seeds(builders, data, profile: Profile | None = None, *, seeds=None,
                     for layer in trainer.layers:
                         if isinstance(layer, ShiftAndFlip):
                             layer.reseed(seed)
-                    set_seed(seed)
+                    seed_keras(seed)
                     run = _fit(trainer, label, data, epochs=epochs, batch_size=batch_size,
-                               test_each_epoch=test_each_epoch)
+                               test_each_epoch=test_each_epoch, shuffle_seed=seed)
                     model.set_weights(carrier.get_weights())
                     run.seed, run.steps = seed, steps
                     if key:
