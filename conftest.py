@@ -7,3 +7,11 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 # In the tests, as in the book build, a conclusion the text draws that a run does not show is an
 # error (in a student's notebook it is a note). The GPU-path rehearsal turns it off for itself.
 os.environ.setdefault("RESNET_BOOK_STRICT_CLAIMS", "1")
+
+# pytest-xdist's workers share the cores: each worker, and every kernel and subprocess it
+# starts, gets its share as TensorFlow's thread counts (a test or tool that sets its own keeps
+# it), instead of each taking every core.
+_workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1") or 1)
+if _workers > 1:
+    for _name in ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS"):
+        os.environ.setdefault(_name, str(max(1, (os.cpu_count() or 1) // _workers)))

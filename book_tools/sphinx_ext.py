@@ -14,12 +14,13 @@ stores them in that cache; myst-nb then finds them there. A notebook that fails 
 stored, so myst-nb runs it again itself and reports the failure as it always does. The pages
 named in the configuration value ``resnet_book_execute_first`` start first, in its order (the
 longest chapters, so that no long one starts last while the other job sits idle); the rest
-follow in file order.
+follow in file order. Each kernel gets its share of the cores as TensorFlow's thread counts.
 
 Under Sphinx 7.4, sphinx-thebe's inline configuration script (``const THEBE_JS_URL = ...``)
 is written into every page twice, and the second copy throws "Identifier 'THEBE_JS_URL' has
 already been declared" in the reader's browser console. A page needs each script once.
 """
+import contextlib
 import os
 
 
@@ -59,6 +60,24 @@ def _set_run_cache(app):
     folder = _execution_cache(app)
     if folder is not None:
         os.environ.setdefault(RUN_CACHE_VARIABLE, str(folder.parent / ".run_cache"))
+
+
+THREAD_VARIABLES = ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS")
+
+
+@contextlib.contextmanager
+def _threads_per_kernel(jobs):
+    """Kernels started inside share the cores: each gets ``cores // jobs`` TensorFlow threads
+    (where the environment does not already say), instead of as many threads as there are
+    cores, so that two kernels on two cores do not make four threads take turns."""
+    threads = str(max(1, (os.cpu_count() or 1) // jobs))
+    added = [name for name in THREAD_VARIABLES if name not in os.environ]
+    os.environ.update({name: threads for name in added})
+    try:
+        yield
+    finally:
+        for name in added:
+            os.environ.pop(name, None)
 
 
 def _execute_in_parallel(app, env, docnames):
@@ -119,7 +138,7 @@ def _execute_in_parallel(app, env, docnames):
 
     logger.info(f"executing {len(stale)} notebooks, {jobs} at a time: "
                 + ", ".join(path.name for _, path, _ in stale))
-    with concurrent.futures.ThreadPoolExecutor(jobs) as pool:
+    with _threads_per_kernel(jobs), concurrent.futures.ThreadPoolExecutor(jobs) as pool:
         futures = [pool.submit(execute, path, notebook) for _, path, notebook in stale]
         for future in concurrent.futures.as_completed(futures):
             path, notebook, result, seconds = future.result()

@@ -5,7 +5,8 @@ A two-page Sphinx project with myst-nb in cache mode, as Jupyter Book configures
 path: myst-nb's default, ``_build/.jupyter_cache``, applies): both
 notebooks run ahead, side by side (each sleeps, so together they take less than one after the
 other), myst-nb then reads them from the execution cache, their kernels saw
-``RESNET_BOOK_RUN_CACHE``, and a notebook that fails still fails the build with myst-nb's own
+``RESNET_BOOK_RUN_CACHE``, each kernel had its share of the cores as TensorFlow's thread counts, and a notebook
+that fails still fails the build with myst-nb's own
 warning.
 """
 from __future__ import annotations
@@ -45,7 +46,9 @@ def _project(folder, second_source, *, pages=("one", "two"), conf=""):
     def report(name):
         return ("import os, time\n"
                 f"time.sleep({SLEEP_S})\n"
-                f"print('{name}: run cache at', os.environ.get('RESNET_BOOK_RUN_CACHE'))\n")
+                f"print('{name}: run cache at', os.environ.get('RESNET_BOOK_RUN_CACHE'))\n"
+                f"print('{name}: threads', os.environ.get('TF_NUM_INTRAOP_THREADS'),"
+                " os.environ.get('TF_NUM_INTEROP_THREADS'))\n")
 
     _notebook(folder / "one.ipynb", report("one"))
     _notebook(folder / "two.ipynb", second_source or report("two"))
@@ -54,7 +57,8 @@ def _project(folder, second_source, *, pages=("one", "two"), conf=""):
 def _build(folder):
     start = time.monotonic()
     env = {**os.environ, "RESNET_BOOK_BUILD_JOBS": "2"}
-    env.pop("RESNET_BOOK_RUN_CACHE", None)
+    for name in ("RESNET_BOOK_RUN_CACHE", "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS"):
+        env.pop(name, None)
     proc = subprocess.run([sys.executable, "-m", "sphinx", "-b", "html", "-W", str(folder),
                            str(folder / "_build" / "html")], env=env, cwd=folder,
                           capture_output=True, text=True, timeout=600)
@@ -73,6 +77,9 @@ def test_stale_notebooks_run_side_by_side_and_come_from_the_cache(tmp_path):
     assert "Executing notebook using" not in out   # myst-nb ran nothing itself
     page = (folder / "_build" / "html" / "one.html").read_text()
     assert f"one: run cache at {folder / '_build' / '.run_cache'}" in page, page[-2000:]
+    # Two kernels share the cores: each has half of them as TensorFlow's threads.
+    share = max(1, (os.cpu_count() or 1) // 2)
+    assert f"one: threads {share} {share}" in page, page[-2000:]
     # Side by side: the two sleeps overlapped (one after the other takes 2 * SLEEP_S alone).
     assert seconds < 2 * SLEEP_S + 25, seconds
     again, _ = _build(folder)
