@@ -20,10 +20,16 @@ def seed_keras(value: int) -> None:
     setting it again clears TensorFlow's cache of instantiated functions, so every traced
     training step is instantiated again (seconds for a deep network). After ``seed_keras(s)``
     a network builds with the weights it gets after ``seed(s)``."""
-    from keras.src.backend.common import global_state
-    from keras.src.random import seed_generator
-
+    try:
+        from keras.src.backend.common import global_state
+        from keras.src.random import seed_generator
+        generator_attribute = seed_generator.GLOBAL_SEED_GENERATOR
+    except (ImportError, AttributeError):
+        # A Keras whose internals differ (as Colab's may): seed everything, TensorFlow too.
+        # The same numbers; only the saving is lost.
+        seed(value)
+        return
     global_state.set_global_attribute("global_random_seed", value)
-    global_state.set_global_attribute(seed_generator.GLOBAL_SEED_GENERATOR, None)
+    global_state.set_global_attribute(generator_attribute, None)
     random.seed(value)
     np.random.seed(value)

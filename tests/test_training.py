@@ -226,3 +226,20 @@ def test_near_chance_is_a_loss_within_ten_percent_of_a_uniform_guess():
     assert rb.near_chance(uniform) and rb.near_chance(0.91 * uniform)
     assert not rb.near_chance(0.89 * uniform)
     assert rb.near_chance(0.65, classes=2) and not rb.near_chance(0.6, classes=2)
+
+
+def test_seeding_between_seeds_builds_what_rb_seed_builds():
+    """rb.train_seeds seeds each seed without TensorFlow's global seed (seed_keras); a network
+    built after it is the one built after rb.seed, so `rb.seed(s); build()` gives back the
+    network seed s's run started from."""
+    from resnet_book.seeds import seed_keras
+
+    def weights_after(seeding, value):
+        seeding(value)
+        return rb.models.cifar_network(8, (8, 8, 1)).get_weights()
+
+    for value in (0, 7):
+        by_rb_seed, by_seed_keras = weights_after(rb.seed, value), weights_after(seed_keras, value)
+        assert all(np.array_equal(a, b) for a, b in zip(by_rb_seed, by_seed_keras))
+    assert not all(np.array_equal(a, b) for a, b in zip(weights_after(seed_keras, 0),
+                                                        weights_after(seed_keras, 7)))
