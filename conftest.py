@@ -13,5 +13,7 @@ os.environ.setdefault("RESNET_BOOK_STRICT_CLAIMS", "1")
 # it), instead of each taking every core.
 _workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1") or 1)
 if _workers > 1:
-    for _name in ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS"):
-        os.environ.setdefault(_name, str(max(1, (os.cpu_count() or 1) // _workers)))
+    from book_tools.sphinx_ext import thread_share
+
+    for _name, _threads in thread_share(_workers).items():
+        os.environ.setdefault(_name, _threads)

@@ -65,14 +65,21 @@ def _set_run_cache(app):
 THREAD_VARIABLES = ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS")
 
 
+def thread_share(jobs: int) -> dict:
+    """TensorFlow's thread counts for one of ``jobs`` processes that share the cores: each
+    gets ``cores // jobs`` (at least one), so that two processes on two cores do not run
+    four threads that take turns. The test suite's workers use it too (``conftest.py``)."""
+    threads = str(max(1, (os.cpu_count() or 1) // jobs))
+    return {name: threads for name in THREAD_VARIABLES}
+
+
 @contextlib.contextmanager
 def _threads_per_kernel(jobs):
-    """Kernels started inside share the cores: each gets ``cores // jobs`` TensorFlow threads
-    (where the environment does not already say), instead of as many threads as there are
-    cores, so that two kernels on two cores do not make four threads take turns."""
-    threads = str(max(1, (os.cpu_count() or 1) // jobs))
-    added = [name for name in THREAD_VARIABLES if name not in os.environ]
-    os.environ.update({name: threads for name in added})
+    """Kernels started inside get their :func:`thread_share` of the cores, where the
+    environment does not already say."""
+    added = {name: value for name, value in thread_share(jobs).items()
+             if name not in os.environ}
+    os.environ.update(added)
     try:
         yield
     finally:

@@ -5,9 +5,8 @@ A two-page Sphinx project with myst-nb in cache mode, as Jupyter Book configures
 path: myst-nb's default, ``_build/.jupyter_cache``, applies): both
 notebooks run ahead, side by side (each sleeps, so together they take less than one after the
 other), myst-nb then reads them from the execution cache, their kernels saw
-``RESNET_BOOK_RUN_CACHE``, each kernel had its share of the cores as TensorFlow's thread counts, and a notebook
-that fails still fails the build with myst-nb's own
-warning.
+``RESNET_BOOK_RUN_CACHE`` and had their share of the cores as TensorFlow's thread counts, and
+a notebook that fails still fails the build with myst-nb's own warning.
 """
 from __future__ import annotations
 

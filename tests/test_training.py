@@ -239,7 +239,8 @@ def test_seeding_between_seeds_builds_what_rb_seed_builds():
         return rb.models.cifar_network(8, (8, 8, 1)).get_weights()
 
     for value in (0, 7):
-        by_rb_seed, by_seed_keras = weights_after(rb.seed, value), weights_after(seed_keras, value)
+        by_rb_seed = weights_after(rb.seed, value)
+        by_seed_keras = weights_after(seed_keras, value)
         assert all(np.array_equal(a, b) for a, b in zip(by_rb_seed, by_seed_keras))
     assert not all(np.array_equal(a, b) for a, b in zip(weights_after(seed_keras, 0),
                                                         weights_after(seed_keras, 7)))
