@@ -22,9 +22,9 @@ import textwrap
 from pathlib import Path
 
 from resnet_grader.conventions import (BEGIN_SOLUTION as BEGIN, END_SOLUTION as END,
-                                       EXPECTED_OUTPUT_CALL, HINT, HINT_MORE, META_KEY,
-                                       PLACEHOLDER, hints, is_hidden_check, is_visible_check,
-                                       printed_text, text_outputs)
+                                       EXPECTED_OUTPUT_CALL, GRADING_ENV, HINT, HINT_MORE,
+                                       META_KEY, PLACEHOLDER, hints, is_hidden_check,
+                                       is_visible_check, printed_text, text_outputs)
 
 from .repository import ROOT
 
@@ -157,9 +157,11 @@ def pairs(root: Path = ROOT, only=None):
 
 
 def execute_solution(path: Path, timeout: int = 900) -> None:
-    """Run a solution notebook top to bottom in the quick profile and store its outputs.
+    """Run a solution notebook top to bottom and store its outputs.
 
-    The stored outputs are what nbval compares the visible checks against when grading.
+    The stored outputs are what nbval compares the visible checks against when grading, so the
+    kernel runs with the grader's fixed variables (``GRADING_ENV``: quick profile, no GPU, fixed
+    hash seed, ...) on top of this process's environment, whatever machine or settings it has.
     """
     import os
 
@@ -167,9 +169,9 @@ def execute_solution(path: Path, timeout: int = 900) -> None:
     from nbclient import NotebookClient
 
     notebook = nbformat.read(path, as_version=4)
-    os.environ["RESNET_BOOK_PROFILE"] = "quick"
     NotebookClient(notebook, timeout=timeout, kernel_name="python3", record_timing=False,
-                   resources={"metadata": {"path": str(path.parent)}}).execute()
+                   resources={"metadata": {"path": str(path.parent)}}
+                   ).execute(env={**os.environ, **GRADING_ENV})
     nbformat.write(notebook, path)
 
 
@@ -178,7 +180,8 @@ def main(argv=None) -> int:
     parser.add_argument("--check", action="store_true",
                         help="write nothing; exit 1 if an exercise is not what would be generated")
     parser.add_argument("--execute", action="store_true",
-                        help="first rerun every solution notebook and store its outputs")
+                        help="first rerun every solution notebook in the grader's environment "
+                             "and store its outputs")
     parser.add_argument("solutions", nargs="*", help="only these solution notebooks")
     args = parser.parse_args(argv)
     missing = [p for p in args.solutions if not (ROOT / "solutions" / Path(p).name).exists()]

@@ -27,6 +27,9 @@ describes them for people.
 
 Only text is compared: a cell's outputs are reduced by :func:`text_outputs` (stdout, stderr and
 the ``text/plain`` of results), which is what nbval compares for the book's checks.
+
+A reference's outputs are stored (``python -m book_tools.exercises --execute``) and compared (the
+grader) in a kernel whose environment has :data:`GRADING_ENV` on top of the caller's.
 """
 from __future__ import annotations
 
@@ -49,6 +52,24 @@ ID_KEY = "resnet_book_grade"
 # A released exercise's visible check starts with a call to this function of the helper
 # package (resnet_book.checks), which states the expected output and prints a verdict.
 EXPECTED_OUTPUT_CALL = "expect_output"
+
+# The environment variables that decide what a reference's checks print, with the values they
+# have wherever its outputs are stored or compared: a reference executed on a GPU machine, or
+# under an author's own settings, stores what the grader's kernel prints. An empty value counts
+# as unset (for the helper package) or as no device (for CUDA). Thread counts are not here: the
+# grader gives each run its share of the CPUs it has, which differs between machines and
+# batches, so a check must print the same whatever they are (the rule on checks keeps float
+# noise out of what they print). Nor is Matplotlib's backend: the grader draws nothing
+# (``agg``), while a stored reference keeps its figures for people to read; checks never draw.
+GRADING_ENV = {
+    "PYTHONHASHSEED": "0",             # the order of a set of strings
+    "CUDA_VISIBLE_DEVICES": "",        # no GPU, which rounds differently and names itself
+    "KERAS_BACKEND": "tensorflow",     # not ~/.keras/keras.json's (the sandbox hides that file)
+    "RESNET_BOOK_PROFILE": "quick",
+    "RESNET_BOOK_DATASET": "",         # the quick profile's own data set
+    "RESNET_BOOK_REHEARSAL": "",
+    "TF_CPP_MIN_LOG_LEVEL": "3",       # no TensorFlow log lines on stderr, which checks compare
+}
 
 MARKER = re.compile(r"^[ \t]*#[ \t]*GRADED FUNCTION[ \t]*:[ \t]*([A-Za-z_]\w*)", re.M)
 POINTS = re.compile(r"^[ \t]*#[ \t]*POINTS[ \t]*:[ \t]*(\d+(?:\.\d+)?)[ \t]*$", re.M)

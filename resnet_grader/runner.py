@@ -17,7 +17,7 @@ from pathlib import Path
 import nbformat
 
 from .assignment import Assignment
-from .conventions import (ID_KEY, is_visible_check, neutralize, text_outputs,
+from .conventions import (GRADING_ENV, ID_KEY, is_visible_check, neutralize, text_outputs,
                           without_expected_output_call)
 from .sandbox import (MB, SCRATCH, Limits, OutputTail, ProcessCgroup, Watchdog, bwrap_command,
                       grader_temp_folder, kill_tree)
@@ -29,15 +29,10 @@ PLUGIN_MODULE = "resnet_grader.plugin"
 # The folder that holds this package, for the nbval run to import the plugin from.
 PACKAGE_PARENT = str(Path(__file__).resolve().parent.parent)
 
-# The kernel's environment for every graded run: same numbers on every CPU, no GPU, no noise.
-FIXED_ENV = {
-    "PYTHONHASHSEED": "0",
-    "RESNET_BOOK_PROFILE": "quick",
-    "TF_CPP_MIN_LOG_LEVEL": "3",
-    "CUDA_VISIBLE_DEVICES": "",
-    "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1",
-    "MPLBACKEND": "agg",
-}
+# The environment of every graded run: the one its reference's outputs were stored in, no
+# figures drawn, and no pytest plugin but those the grader names (what a check prints depends
+# on neither).
+FIXED_ENV = {**GRADING_ENV, "MPLBACKEND": "agg", "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
 
 # Processes of runs in progress, so that an interrupted batch can end them (by their ids).
 _RUNNING: dict[int, subprocess.Popen] = {}

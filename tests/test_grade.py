@@ -23,7 +23,7 @@ import pytest
 from book_tools.exercises import make_exercise
 from book_tools.exercises import add_expected_outputs
 from resnet_grader.cli import main
-from resnet_grader.conventions import is_visible_check
+from resnet_grader.conventions import GRADING_ENV, is_visible_check
 from resnet_grader.sandbox import usage
 
 from .nbtools import ROOT
@@ -461,6 +461,72 @@ def test_chapter_exercises_grade_with_the_same_machinery(tmp_path):
     assert [graded["solution.ipynb"][n] for n in names] == ["1"] * 5
     assert graded["solution.ipynb"]["status"] == "graded"
     assert graded["exercise.ipynb"]["total"] == "0"
+
+
+# A value for each variable of the grading environment that differs from its grading value, as
+# an author's GPU machine or shell might have them.
+DIVERGENT_ENV = {"PYTHONHASHSEED": "123", "CUDA_VISIBLE_DEVICES": "0", "KERAS_BACKEND": "jax",
+                 "RESNET_BOOK_PROFILE": "full", "RESNET_BOOK_DATASET": "cifar10",
+                 "RESNET_BOOK_REHEARSAL": "1", "TF_CPP_MIN_LOG_LEVEL": "0"}
+
+
+def environment_reference():
+    """A reference whose visible check prints the grading environment's variables as its
+    kernel sees them and a string's hash."""
+    names = sorted(GRADING_ENV)
+    return nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_code_cell("import os"),
+        nbformat.v4.new_code_cell(
+            "# GRADED FUNCTION: environment\ndef environment(names):\n"
+            "    ### BEGIN SOLUTION\n    return {name: os.environ.get(name) for name in names}\n"
+            "    ### END SOLUTION"),
+        nbformat.v4.new_code_cell(
+            f"# NBVAL_CHECK_OUTPUT\nprint(environment({names!r}))\n"
+            "print(hash('resnet'))"),
+    ], metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                "language": "python"}})
+
+
+def test_execute_stores_what_the_grader_prints_whatever_the_authors_environment(
+        tmp_path, monkeypatch):
+    """`book_tools.exercises --execute` runs a reference's kernel in the grader's environment:
+    on a machine whose own settings differ in every variable of it (a GPU, another profile,
+    hash seed, backend, ...), its stored check shows the grading values, and the grader, run
+    on that machine too, prints the same, so the reference grades itself with full marks."""
+    from book_tools.exercises import execute_solution
+
+    assert set(DIVERGENT_ENV) == set(GRADING_ENV), "give every grading variable a divergent value"
+    assert all(DIVERGENT_ENV[name] != value for name, value in GRADING_ENV.items())
+    for name, value in DIVERGENT_ENV.items():
+        monkeypatch.setenv(name, value)
+    path = write(tmp_path, "reference.ipynb", environment_reference())
+    execute_solution(path)
+    assert {name: os.environ[name] for name in DIVERGENT_ENV} == DIVERGENT_ENV  # left as it was
+
+    seed = {"PYTHONHASHSEED": GRADING_ENV["PYTHONHASHSEED"]}
+    seeded_hash = subprocess.run([sys.executable, "-c", "print(hash('resnet'))"], text=True,
+                                 capture_output=True, check=True, env={**os.environ, **seed})
+    check = next(c for c in nbformat.read(path, as_version=4).cells if is_visible_check(c))
+    assert [o.get("text") for o in check.outputs] == [
+        f"{dict(sorted(GRADING_ENV.items()))}\n"
+        f"{seeded_hash.stdout.strip()}\n"]
+
+    folder = tmp_path / "submissions"
+    folder.mkdir()
+    (folder / "itself.ipynb").write_bytes(path.read_bytes())
+    result = grade("--reference", path, "--out", tmp_path / "out", folder, env=DIVERGENT_ENV)
+    assert result.returncode == 0, result.stderr
+    row = rows(tmp_path / "out")["itself.ipynb"]
+    assert (row["status"], row["total"], row["max"]) == ("graded", "1", "1"), \
+        (tmp_path / "out" / "feedback" / "itself.md").read_text()
+
+
+def test_the_grading_environment_fixes_the_helpers_run_settings():
+    """The grader cannot import the helper package, so it names the helper's variables itself."""
+    from resnet_book import profiles
+
+    assert GRADING_ENV[profiles.PROFILE_VARIABLE] == "quick"
+    assert GRADING_ENV[profiles.DATASET_VARIABLE] == GRADING_ENV[profiles.REHEARSAL_VARIABLE] == ""
 
 
 def test_checks_are_associated_with_parts_as_documented():
