@@ -1,5 +1,5 @@
-"""A Sphinx extension for the book's build: the run cache, chapters executed two at a time, and
-no duplicated inline scripts.
+"""A Sphinx extension for the book's build: the run cache, chapters executed two at a time, the
+citation styles, and no duplicated inline scripts.
 
 **The run cache.** Runs that several chapters report are trained once per build: the build
 sets ``$RESNET_BOOK_RUN_CACHE`` to ``_build/.run_cache`` (beside Jupyter Book's execution
@@ -15,6 +15,10 @@ stored, so myst-nb runs it again itself and reports the failure as it always doe
 named in the configuration value ``resnet_book_execute_first`` start first, in its order (the
 longest chapters, so that no long one starts last while the other job sits idle); the rest
 follow in file order. Each kernel gets its share of the cores as TensorFlow's thread counts.
+
+**Citations.** It registers the author-year citation and bibliography styles of
+:mod:`book_tools.citations` ("He et al., 2016a" and "2016b" where two entries would read alike),
+which ``_config.yml`` names in ``bibtex_reference_style`` and ``bibtex_default_style``.
 
 Under Sphinx 7.4, sphinx-thebe's inline configuration script (``const THEBE_JS_URL = ...``)
 is written into every page twice, and the second copy throws "Identifier 'THEBE_JS_URL' has
@@ -161,6 +165,12 @@ def _execute_in_parallel(app, env, docnames):
 
 
 def setup(app):
+    # Imported here, not at the top: conftest.py imports this module for thread_share, and
+    # pybtex and sphinxcontrib-bibtex need not load in every test process. sphinxcontrib-bibtex
+    # looks its styles up by name when the builder starts, after every extension's setup.
+    from . import citations
+
+    citations.register()
     app.add_config_value("resnet_book_execute_first", [], "env", types=[list])
     app.connect("html-page-context", _drop_duplicate_scripts, priority=900)
     # After myst-nb's own handler (priority 500), which resolves the execution cache's path.

@@ -29,7 +29,8 @@ ALLOWED = {
                     "jax", "tensorflow", "torch"},  # devices.py asks whichever backend runs
     "resnet_grader": {"nbformat", "nbval", "pytest"},
     "book_tools": {"nbformat", "nbclient", "yaml", "playwright", "resnet_grader",
-                   "sphinx", "jupyter_cache"},  # sphinx_ext runs inside the book's build
+                   "sphinx", "jupyter_cache",  # sphinx_ext runs inside the book's build
+                   "pybtex", "sphinxcontrib"},  # and registers citations' styles there
 }
 
 
