@@ -43,7 +43,10 @@ def plain_network(depth, input_shape, classes=10, initializer="he_normal"):
             stride = 2 if stage > 0 and block == 0 else 1
             a = plain_block(a, filters, stride, initializer)
     a = layers.GlobalAveragePooling2D()(a)
-    outputs = layers.Dense(classes, activation="softmax")(a)
+    logits = layers.Dense(classes)(a)
+    # The softmax in float32 even under mixed precision (chapter 5), where
+    # 16-bit floats would round the probabilities.
+    outputs = layers.Activation("softmax", dtype="float32")(logits)
     return keras.Model(inputs, outputs, name=f"plain-{depth}")
 
 
@@ -111,7 +114,8 @@ def residual_block(a, filters, stride=1, option="B", zero_init=False):
 
 def cifar_network(depth, input_shape, residual=True, classes=10,
                   shortcut_option="B", zero_init=False):
-    """He et al.'s CIFAR network: 6n + 2 layers, a choice of shortcut."""
+    """He et al.'s CIFAR layout of 6n + 2 layers, with shortcut option
+    `shortcut_option` where the shape changes (their CIFAR runs used A)."""
     n, remainder = divmod(depth - 2, 6)
     if remainder:
         raise ValueError(f"depth must be 6n + 2 (8, 14, 20...), got {depth}")
@@ -126,6 +130,9 @@ def cifar_network(depth, input_shape, residual=True, classes=10,
             else:
                 a = plain_bn_block(a, filters, stride)
     a = layers.GlobalAveragePooling2D()(a)
-    outputs = layers.Dense(classes, activation="softmax")(a)
+    logits = layers.Dense(classes)(a)
+    # The softmax in float32 even under mixed precision (chapter 5), where
+    # 16-bit floats would round the probabilities.
+    outputs = layers.Activation("softmax", dtype="float32")(logits)
     name = f"{'resnet' if residual else 'plain'}-{depth}"
     return keras.Model(inputs, outputs, name=name)

@@ -177,8 +177,13 @@ def describe_run(profile: Profile, x_train=None, x_test=None, *,
 
 
 class ShiftAndFlip(layers.Layer):
-    """The paper's CIFAR augmentation, active in training only: pad by ``shift`` zeros, crop
-    back to the image's size at a random place (whole pixels), flip left-right at random.
+    """The paper's CIFAR augmentation, active in training only: pad by ``shift`` pixels of the
+    colour ``fill``, crop back to the image's size at a random place (whole pixels), flip
+    left-right at random.
+
+    He et al. subtract the mean image before padding with zeros, so their padding is the
+    average pixel, not black. :func:`train` keeps the images in [0, 1] and pads with the
+    training images' mean colour instead (one value per channel), which is the same thing.
 
     Written with ``keras.ops`` and ``keras.random`` alone, so it compiles with XLA inside the
     training step under any backend (Keras' own random image layers would turn XLA off for
@@ -186,9 +191,10 @@ class ShiftAndFlip(layers.Layer):
     products, exact in any float type.
     """
 
-    def __init__(self, shift: int = 4, seed: int | None = None, **kwargs):
+    def __init__(self, shift: int = 4, fill=0.0, seed: int | None = None, **kwargs):
         super().__init__(**kwargs)
         self.shift = shift
+        self.fill = [float(value) for value in np.atleast_1d(fill)]
         self.seed_generator = keras.random.SeedGenerator(seed)
 
     def reseed(self, seed: int) -> None:
@@ -202,7 +208,11 @@ class ShiftAndFlip(layers.Layer):
         batch = ops.shape(images)[0]
         height, width = images.shape[1], images.shape[2]
         s = self.shift
-        padded = ops.pad(images, [[0, 0], [s, s], [s, s], [0, 0]])
+        margin = [[0, 0], [s, s], [s, s], [0, 0]]
+        # the border gets the fill colour; the image itself is left exactly as it was
+        border = 1 - ops.pad(ops.ones((1, height, width, 1), dtype=images.dtype), margin)
+        fill = ops.cast(ops.convert_to_tensor(self.fill), images.dtype)
+        padded = ops.pad(images, margin) + border * fill
         offsets = keras.random.randint((batch, 2), 0, 2 * s + 1, seed=self.seed_generator)
         rows = ops.one_hot(offsets[:, :1] + ops.arange(height)[None, :], height + 2 * s,
                            dtype=images.dtype)
@@ -216,30 +226,42 @@ class ShiftAndFlip(layers.Layer):
         return input_shape
 
     def get_config(self):
-        return {**super().get_config(), "shift": self.shift}
+        return {**super().get_config(), "shift": self.shift, "fill": self.fill}
 
 
-def prepared(model, *, augment: bool = False, settings: Acceleration = CPU_SETTINGS):
-    """``model`` as it is trained: after the augmentation layers when ``augment``, and with a
-    float32 output under mixed precision (the loss is computed in float32). The same model
-    (it shares every layer) when neither applies."""
-    if not augment and not settings.mixed:
+def mean_colour(images) -> list[float]:
+    """The mean of each channel over all the images' pixels: the colour the augmentation
+    pads with."""
+    return np.mean(images, axis=(0, 1, 2), dtype="float64").tolist()
+
+
+def prepared(model, *, augment: bool = False, fill=0.0):
+    """``model`` as it is trained: after the augmentation layers when ``augment`` (padding
+    with the colour ``fill``, see :class:`ShiftAndFlip`). The same
+    model (it shares every layer) when augmentation is off.
+
+    The book's networks compute their softmax in float32 under any policy. A model whose
+    output comes out in 16 bits gets a float32 cast after it, so that at least the loss is
+    computed in float32 (its probabilities stay rounded: put the softmax in float32 instead).
+    """
+    output_dtype = keras.backend.standardize_dtype(model.outputs[0].dtype)
+    if not augment and output_dtype == "float32":
         return model
     inputs = keras.Input(shape=tuple(model.inputs[0].shape[1:]))
     a = inputs
     if augment:
-        a = ShiftAndFlip(name="shift_and_flip")(a)
+        a = ShiftAndFlip(fill=fill, name="shift_and_flip")(a)
     a = model(a)
-    if settings.mixed:
+    if output_dtype != "float32":
         a = layers.Activation("linear", dtype="float32", name="float32_output")(a)
     return keras.Model(inputs, a, name=model.name)
 
 
 def compiled(model, *, optimizer=None, steps: int = 1, learning_rate: float = 1e-3,
-             augment: bool = False, settings: Acceleration = CPU_SETTINGS):
+             augment: bool = False, fill=0.0, settings: Acceleration = CPU_SETTINGS):
     """``model`` :func:`prepared` and compiled as :func:`train` trains it: the optimizer (see
     :func:`train`), sparse categorical cross-entropy, accuracy, and the GPU switches."""
-    trained = prepared(model, augment=augment, settings=settings)
+    trained = prepared(model, augment=augment, fill=fill)
     trained.compile(
         optimizer=_optimizer(optimizer, steps, learning_rate),
         loss=keras.losses.SparseCategoricalCrossentropy(),
@@ -289,7 +311,8 @@ def train(models, data, profile: Profile | None = None, *, epochs: int | None = 
     runs = {}
     for label, model in named.items():
         trained = compiled(model, optimizer=optimizer, steps=steps,
-                           learning_rate=learning_rate, augment=augment, settings=settings)
+                           learning_rate=learning_rate, augment=augment,
+                           fill=mean_colour(x_train), settings=settings)
         _build_before_fit(trained, x_train, y_train)
         # the order of the images follows rb.seed, through NumPy's global generator
         run = _fit(trained, label, data, epochs=epochs, batch_size=batch_size,
@@ -413,7 +436,7 @@ def train_seeds(builders, data, profile: Profile | None = None, *, seeds=None,
                         carrier = build()
                         trainer = compiled(carrier, optimizer=optimizer, steps=steps,
                                            learning_rate=learning_rate, augment=augment,
-                                           settings=settings)
+                                           fill=mean_colour(x_train), settings=settings)
                         _build_before_fit(trainer, x_train, y_train)
                         start_state = [ops.convert_to_numpy(v)
                                        for v in trainer.optimizer.variables]

@@ -17,7 +17,7 @@ from keras import layers
 from book_tools import chapter_models
 from resnet_book import models
 
-from .nbtools import chapter_cells
+from .nbtools import ROOT, chapter_cells
 
 MARKER = chapter_models.MARKER
 
@@ -241,3 +241,66 @@ def test_chapter_5_cifar_table_matches_the_paper():
         paper = chapter["PAPER_CIFAR_PARAMETERS"][depth]
         assert abs(ours - paper) / paper < 0.025, (depth, ours, paper)
     assert chapter["cifar_parameters"][56] == 853_018   # 6n + 2 = 56, option A, 10 classes
+
+
+# The softmax in float32 -------------------------------------------------------------------
+
+POLICIES = {"float32": "float32", "mixed_float16": "float16", "mixed_bfloat16": "bfloat16"}
+
+
+def solution_cells(notebook: str, starts: tuple[str, ...]) -> dict:
+    """Run the solution notebook's code cells that start with ``starts``; their namespace."""
+    import resnet_book
+
+    namespace = {"keras": keras, "layers": layers, "np": np, "rb": resnet_book}
+    for cell in nbformat.read(ROOT / "solutions" / notebook, as_version=4).cells:
+        if cell.cell_type == "code" and cell.source.startswith(starts):
+            exec(compile(cell.source, notebook, "exec"), namespace)
+    return namespace
+
+
+def book_networks() -> dict:
+    """A builder for every kind of network the chapters, exercises and assignment train."""
+    ex1 = solution_cells("01_plain_block.ipynb", ("def small_plain_network",))
+    ex2 = solution_cells("02_residual_block.ipynb", ("# GRADED FUNCTION",))
+    ex4 = solution_cells("04_matching_dimensions.ipynb", ("def shortcut_network",))
+    assignment = solution_cells("resnet50_assignment.ipynb", ("# GRADED FUNCTION",))
+    return {
+        "plain_network": lambda: models.plain_network(8, IMAGE),
+        "cifar_network": lambda: models.cifar_network(8, IMAGE, shortcut_option="A"),
+        "cifar_network plain": lambda: models.cifar_network(8, IMAGE, residual=False),
+        "small_plain_network (exercises 1)": lambda: ex1["small_plain_network"](2, "he_normal"),
+        "dense_stack_network (exercises 2)": lambda: ex2["dense_stack_network"](2, IMAGE),
+        "shortcut_network (exercises 4)": lambda: ex4["shortcut_network"](
+            8, IMAGE, models.projection_shortcut),
+        "ResNet50 (the assignment)": lambda: assignment["ResNet50"](),
+    }
+
+
+@pytest.fixture(scope="module")
+def networks():
+    return book_networks()
+
+
+@pytest.mark.parametrize("policy", POLICIES)
+def test_every_network_computes_its_softmax_in_float32_under_each_policy(networks, policy):
+    """Under mixed precision the layers compute in 16 bits, but a softmax in 16 bits would
+    round the probabilities (bfloat16 keeps 8 significant bits): the last layer of every
+    network computes in float32, and its probabilities are the float32 softmax of the
+    logits the dense layer computed."""
+    keras.config.set_dtype_policy(policy)
+    try:
+        for name, build in networks.items():
+            model = build()
+            dense = [layer for layer in model.layers if isinstance(layer, layers.Dense)][-1]
+            assert dense.compute_dtype == POLICIES[policy], name
+            assert keras.backend.standardize_dtype(model.output.dtype) == "float32", name
+            images = np.random.default_rng(0).random((4, *model.input.shape[1:]))
+            probabilities = model.predict(images, verbose=0)
+            logits = keras.Model(model.input, dense.output).predict(images, verbose=0)
+            exact = keras.ops.convert_to_numpy(
+                keras.activations.softmax(logits.astype("float32")))
+            assert probabilities.dtype == np.float32, name
+            assert np.allclose(probabilities, exact, rtol=1e-6, atol=1e-7), name
+    finally:
+        keras.config.set_dtype_policy("float32")

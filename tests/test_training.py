@@ -61,6 +61,7 @@ def test_gpu_path_runs_shrunk_on_the_cpu(backend):
     report = json.loads(result.stderr.strip().splitlines()[-1])
     assert report["train_size"] == 60_000  # the full profile's data: all of Fashion-MNIST
     assert report["policy"] == "mixed_bfloat16" and report["compute_dtype"] == "bfloat16"
+    assert report["prediction_dtype"] == "float32"   # the softmax stays in float32
     assert report["jit_compiled"] is True   # nothing in the model turned XLA off
     assert report["loss"][-1] < report["loss"][0], report["loss"]
 
@@ -82,6 +83,22 @@ def test_shift_and_flip_crops_padded_images_and_leaves_test_images_alone():
             assert matches, "an augmented image is not a crop of the padded image"
             seen.update(matches)
     assert len(seen) > 10 and {m[2] for m in seen} == {0, 1}   # random places, both flips
+
+
+def test_shift_and_flip_pads_with_the_mean_colour_as_the_paper_does():
+    """He et al. pad mean-subtracted images with zeros, i.e. with the average pixel: the
+    border of a shifted image has the training images' mean colour, not black."""
+    from resnet_book.training import ShiftAndFlip, mean_colour
+
+    images = np.random.default_rng(0).uniform(0.2, 1.0, size=(64, 6, 6, 3)).astype("float32")
+    fill = mean_colour(images)
+    assert np.allclose(fill, images.mean(axis=(0, 1, 2)))
+    out = np.asarray(ShiftAndFlip(shift=2, fill=fill, seed=3)(images, training=True))
+    border = np.isin(out, images, invert=True).any(axis=-1)
+    assert border.any(), "no image was shifted"
+    assert np.allclose(out[border], np.asarray(fill, "float32"))
+    # the image itself is not touched: every pixel off the border is one of its own
+    assert np.isin(out[~border], images).all()
 
 
 def test_paper_sgd_divides_the_rate_by_ten_twice():

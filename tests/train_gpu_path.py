@@ -26,7 +26,9 @@ run = rb.train(model, data, profile, epochs=3, batch_size=32, settings=settings,
 prediction = model.predict(data[1][0][:4], verbose=0)
 print(json.dumps({
     "backend": keras.config.backend(), "policy": policy, "augment": profile.augment,
-    "compute_dtype": model.layers[-1].compute_dtype, "prediction_dtype": str(prediction.dtype),
+    "compute_dtype": [layer for layer in model.layers
+                      if isinstance(layer, keras.layers.Dense)][-1].compute_dtype,
+    "prediction_dtype": str(prediction.dtype),
     "loss": run.history["loss"], "test_accuracy": run.test_accuracy,
     "train_size": len(x_train), "jit_compiled": run.jit_compiled,
 }), file=sys.stderr)
