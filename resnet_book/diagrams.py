@@ -1,6 +1,7 @@
 """Block diagrams: boxes for operations, arrows labelled with the tensors between them.
 
-The blocks of chapters 1, 2 and 5 are drawn in a row, one size for every chapter; chapter 4's
+The blocks of chapters 1, 2 and 5 are drawn in a row, one size for every chapter (the
+bottleneck block, eleven operations long, writes a size smaller to fit its width); chapter 4's
 panels show how a shortcut is matched to a block whose output has another shape. Only drawing
 lives here: the blocks themselves are built in the chapters.
 """
@@ -24,27 +25,32 @@ FONT_SIZE = 14
 ARROW = 1.9  # length of the arrows between operations, in data units
 
 
-def _operation(ax, x, text, kind, width, height=0.9):
+def _operation(ax, x, text, kind, width, height=0.9, fontsize=FONT_SIZE):
     if kind == "add":
         adder(ax, (x, 0), width / 2, OPERATION_COLOURS[kind], text, fontsize=FONT_SIZE)
     else:
-        box(ax, (x, 0), width, height, text, OPERATION_COLOURS[kind], fontsize=FONT_SIZE)
+        box(ax, (x, 0), width, height, text, OPERATION_COLOURS[kind], fontsize=fontsize)
 
 
-def _chain(ax, operations, tensors, arrow_length=ARROW):
-    """Draw operations left to right with the tensors on the arrows; return box centres."""
-    x, centres = arrow_length, []
+def _chain(ax, operations, tensors, arrow_length=ARROW, height=0.9, fontsize=FONT_SIZE):
+    """Draw operations left to right with the tensors on the arrows; return box centres.
+
+    ``arrow_length`` is one length for every arrow, or a length per arrow; ``height`` and
+    ``fontsize`` are those of the boxes.
+    """
+    lengths = np.broadcast_to(arrow_length, len(tensors))
+    x, centres = lengths[0], []
     arrow(ax, [(0, 0), (x, 0)], tensors[0])
-    for (text, kind, width), tensor in zip(operations, tensors[1:]):
+    for (text, kind, width), tensor, length in zip(operations, tensors[1:], lengths[1:]):
         centres.append(x + width / 2)
-        _operation(ax, x + width / 2, text, kind, width)
+        _operation(ax, x + width / 2, text, kind, width, height, fontsize)
         x += width
-        arrow(ax, [(x, 0), (x + arrow_length, 0)], tensor)
-        x += arrow_length
+        arrow(ax, [(x, 0), (x + length, 0)], tensor)
+        x += length
     for centre, (_, kind, _) in zip(centres, operations):
         if kind != "add" and centre == min(c for c, op in zip(centres, operations)
                                            if op[1] == kind):
-            ax.text(centre, -0.75, OPERATION_NAMES[kind], ha="center", va="top",
+            ax.text(centre, -height / 2 - 0.3, OPERATION_NAMES[kind], ha="center", va="top",
                     fontsize=11, color=NOTE_COLOUR)
     ax.set_xlim(-0.1, x + 0.1)
     ax.set_aspect("equal")
@@ -66,7 +72,7 @@ def plain_block(ax=None):
     ax = ax or plt.gca()
     _chain(ax, [LAYER_1, RELU, LAYER_2, RELU],
            [r"$a^{[l]}$", r"$z^{[l+1]}$", r"$a^{[l+1]}$", r"$z^{[l+2]}$", r"$a^{[l+2]}$"])
-    ax.set_ylim(-1.2, 0.9)
+    ax.set_ylim(-1.2, 1.2)
     return ax
 
 
@@ -97,26 +103,43 @@ def plain_and_residual(fig=None):
     return fig
 
 
-def bottleneck_block(ax=None, projection=False):
+# The channels of a bottleneck block: its input's, then each convolution's filters (F_1, F_2,
+# F_3). With an identity shortcut, a block of ResNet-50's first stage (conv2_x); with a projection,
+# the first block of its second stage (conv3_1), which widens 256 channels to 512.
+BOTTLENECK_CHANNELS = {False: (256, 64, 64, 256), True: (256, 128, 128, 512)}
+
+
+def bottleneck_block(ax=None, projection=False, channels=None):
     """The bottleneck block: 1x1, f x f and 1x1 convolutions, each followed by batch norm,
     ReLU after the first two, and the shortcut added before the last ReLU. With
-    ``projection`` the shortcut is a 1x1 convolution with stride s and batch norm (W_s)."""
+    ``projection`` the shortcut is a 1x1 convolution with stride s and batch norm (W_s).
+
+    ``channels`` is (input channels, F_1, F_2, F_3), by default ``BOTTLENECK_CHANNELS``: the
+    boxes give each convolution's filters, the arrows in and out the channels of a^[l] and
+    a^[l+3]."""
     ax = ax or plt.gca()
-    bn, relu = ("BN", "bn", 1.1), (r"$g$", "relu", 0.8)
-    operations = [("1x1 conv\n$F_1$" + (", stride $s$" if projection else ""), "conv",
-                   3.0 if projection else 2.2), bn, relu,
-                  ("$f{\\times}f$ conv\n$F_2$, same", "conv", 2.6), bn, relu,
-                  ("1x1 conv\n$F_3$", "conv", 2.2), bn, (r"$+$", "add", 0.8), relu]
+    inputs, f1, f2, f3 = channels or BOTTLENECK_CHANNELS[projection]
+    # The stride gets a line of its own: one more line costs less of the figure's width, the
+    # scarcer dimension at the book's 14 x 2.8 inches, than a wider box.
+    stride, height = ("\nstride $s$", 2.0) if projection else ("", 1.5)
+    bn, relu = ("BN", "bn", 1.0), (r"$g$", "relu", 0.8)
+    operations = [(f"1×1 conv\n$F_1$ = {f1}{stride}", "conv", 2.6), bn, relu,
+                  (f"$f{{\\times}}f$ conv, same\n$F_2$ = {f2}", "conv", 3.9), bn, relu,
+                  (f"1×1 conv\n$F_3$ = {f3}", "conv", 2.6), bn, (r"$+$", "add", 0.8), relu]
+    lengths = [2.4] + [1.2] * 9 + [2.4]
     centres = _chain(ax, operations, [r"$a^{[l]}$"] + [""] * 9 + [r"$a^{[l+3]}$"],
-                     arrow_length=1.25)
-    arrow(ax, [(-1.4, 0), (0.05, 0)], head=None)   # a longer input arrow: room for its label
-    start, plus, top = -0.5, centres[8], 1.8
+                     arrow_length=lengths, height=height, fontsize=FONT_SIZE - 2)
+    end = centres[-1] + relu[2] / 2 + lengths[-1]
+    for x, count in [(lengths[0] / 2, inputs), (end - lengths[-1] / 2, f3)]:
+        ax.text(x, -0.15, f"{count} ch", ha="center", va="top", fontsize=11,
+                color=NOTE_COLOUR)
+    start, plus, top = 0.3, centres[8], height / 2 + 1.15
     if projection:
-        middle = (start + plus) / 2
-        line(ax, [(start, 0), (start, top), (middle - 2.6, top)], SHORTCUT_COLOUR)
-        box(ax, (middle, top), 5.2, 0.9, "1x1 conv $F_3$, stride $s$; BN",
+        middle, width = (start + plus) / 2 - 1, 8.2
+        line(ax, [(start, 0), (start, top), (middle - width / 2, top)], SHORTCUT_COLOUR)
+        box(ax, (middle, top), width, 0.9, f"1×1 conv, stride $s$, $F_3$ = {f3}; BN",
             OPERATION_COLOURS["conv"], edge=SHORTCUT_COLOUR, fontsize=FONT_SIZE - 2)
-        line(ax, [(middle + 2.6, top), (plus, top)], SHORTCUT_COLOUR)
+        line(ax, [(middle + width / 2, top), (plus, top)], SHORTCUT_COLOUR)
         label = r"projection shortcut $W_s a^{[l]}$"
     else:
         line(ax, [(start, 0), (start, top), (plus, top)], SHORTCUT_COLOUR)
@@ -124,8 +147,7 @@ def bottleneck_block(ax=None, projection=False):
     arrow(ax, [(plus, top), (plus, 0.4)], colour=SHORTCUT_COLOUR)
     ax.text(plus - 0.2, top + 0.55, label, ha="right", va="bottom", fontsize=FONT_SIZE - 2,
             color=SHORTCUT_COLOUR)
-    ax.set_xlim(-1.5, ax.get_xlim()[1])
-    ax.set_ylim(-1.2, top + 1.2)
+    ax.set_ylim(-height / 2 - 0.9, top + 1.45)
     return ax
 
 

@@ -20,6 +20,8 @@ import re
 
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.text import Text
+from matplotlib.transforms import ScaledTranslation, blended_transform_factory
 
 from .drawing import PALETTE
 
@@ -37,7 +39,7 @@ RUN_STYLES = (dict(color=PALETTE["blue"], linestyle="-"),
               dict(color=PALETTE["purple"], linestyle=":"))
 # error_by_depth: one line per kind of network.
 PLAIN_COLOUR, RESIDUAL_COLOUR = PALETTE["red"], PALETTE["dark green"]
-REFERENCE_COLOUR = PALETTE["grey"]
+REFERENCE_COLOUR = PALETTE["ink"]
 
 _DEPTH = re.compile(r"[^\s-]+-(\d+)")
 
@@ -72,11 +74,54 @@ def _curves(ax, runs, key, label, style, scale=lambda values: values):
     ax.plot(epochs, curves.mean(axis=0), marker="o", markersize=3, label=label, **style)
 
 
+class _LineLabel(Text):
+    """The label of a horizontal line, at the right edge of the axes.
+
+    Where it goes is decided when the figure is drawn, from the y-limits it is drawn with (a
+    notebook may set them, or share them with another axes, after the plot is made): above the
+    line where the frame has room for it, below where it has not, and not at all where the
+    line is out of view, so that it never pokes out of the frame.
+    """
+
+    GAP = 3  # points between the line and the text
+
+    def __init__(self, ax, value, text, **kwargs):
+        super().__init__(0.99, value, text, ha="right", **kwargs)
+        self.value = value
+        ax.add_artist(self)
+        self._place(above=True)
+
+    def _place(self, above):
+        shift = ScaledTranslation(0, (1 if above else -1) * self.GAP / 72,
+                                  self.axes.figure.dpi_scale_trans)
+        self.set_transform(blended_transform_factory(self.axes.transAxes, self.axes.transData)
+                           + shift)
+        self.set_verticalalignment("bottom" if above else "top")
+
+    def draw(self, renderer):
+        low, high = sorted(self.axes.get_ylim())
+        if not low <= self.value <= high:
+            return
+        self._place(above=True)
+        # The white box around the text must fit too; its pad is a fraction of the font size.
+        pad = renderer.points_to_pixels(self.get_bbox_patch().get_boxstyle().pad
+                                        * self.get_size())
+        if self.get_window_extent(renderer).y1 + pad > self.axes.bbox.y1:
+            self._place(above=False)
+        super().draw(renderer)
+
+
 def _chance_line(ax, value=np.log(10), text="chance: ln 10"):
-    # Above the curves (a network at chance runs along it) and inside the frame, at epoch 1.
-    ax.axhline(value, color=REFERENCE_COLOUR, linestyle=":", linewidth=1, zorder=3)
-    ax.annotate(text, (1, value), xytext=(2, 4), textcoords="offset points",
-                color=REFERENCE_COLOUR, fontsize=9, ha="left")
+    # Above the curves and dark on any of their colours: a network at chance runs along it, and
+    # its curve must still show between the dots.
+    ax.axhline(value, color=REFERENCE_COLOUR, linestyle=(0, (1.5, 2.5)), linewidth=1.4,
+               zorder=3)
+    # Autoscaled axes leave room for the label above the line, where it covers no curve that
+    # ends at or below chance; with y-limits set by hand the label finds its own place.
+    ax.update_datalim([(1, value * 1.08)], updatex=False)
+    ax.autoscale_view(scalex=False)
+    _LineLabel(ax, value, text, color=REFERENCE_COLOUR, fontsize=9, zorder=3,
+               bbox=dict(facecolor=PALETTE["white"], edgecolor="none", alpha=0.8, pad=1))
 
 
 def training_loss(runs, ax=None, title="Training loss per epoch", styles=None):

@@ -1,4 +1,6 @@
 """The book's figures draw without error, in the one palette, and a label keeps its colour."""
+import re
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -7,6 +9,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from matplotlib.colors import to_rgba  # noqa: E402
+from matplotlib.patches import Circle, FancyBboxPatch  # noqa: E402
 
 import resnet_book as rb  # noqa: E402
 from resnet_book import diagrams, plots  # noqa: E402
@@ -117,6 +120,92 @@ def test_box_colour_says_what_the_operation_is():
     conv = to_rgba(diagrams.OPERATION_COLOURS["conv"])
     assert conv in {tuple(patch.get_facecolor()) for patch in panel.patches}
     assert conv in {tuple(patch.get_facecolor()) for patch in bottleneck.patches}
+
+
+def inside(inner, outer):
+    return (outer.x0 <= inner.x0 and inner.x1 <= outer.x1
+            and outer.y0 <= inner.y0 and inner.y1 <= outer.y1)
+
+
+def crowding(ax):
+    """What a reader sees as broken in a diagram: a text that leaves the axes, spills out of
+    the box or circle it is written in, or covers another text or another box."""
+    render(ax.figure)
+    shapes = [patch for patch in ax.patches if isinstance(patch, (FancyBboxPatch, Circle))]
+    texts = [text for text in ax.texts if text.get_text()]
+    faults = []
+    for text in texts:
+        extent, name = text.get_window_extent(), repr(text.get_text())
+        if not inside(extent, ax.get_window_extent()):
+            faults.append(f"{name} leaves the axes")
+        anchor = text.get_transform().transform(text.get_position())
+        for shape in shapes:
+            outline = shape.get_window_extent()
+            if outline.contains(*anchor) and not inside(extent, outline):
+                faults.append(f"{name} spills out of its box")
+            elif not outline.contains(*anchor) and extent.overlaps(outline):
+                faults.append(f"{name} covers a box it is not in")
+        faults += [f"{name} covers {other.get_text()!r}" for other in texts[:texts.index(text)]
+                   if extent.overlaps(other.get_window_extent())]
+    return faults
+
+
+def axes_of(draw, figsize):
+    fig, ax = plt.subplots(figsize=figsize)
+    draw(ax)
+    return [ax]
+
+
+# Each diagram as the notebooks draw it, at their figure sizes.
+NOTEBOOK_DIAGRAMS = {
+    "plain_block": lambda: axes_of(diagrams.plain_block, (10, 1.9)),
+    "plain_and_residual": lambda: diagrams.plain_and_residual(plt.figure(figsize=(10, 4.8))).axes,
+    "shortcut_options": lambda: list(diagrams.shortcut_options()[1]),
+    "bottleneck_block": lambda: axes_of(diagrams.bottleneck_block, (14, 2.8)),
+    "bottleneck_block projection": lambda: axes_of(
+        lambda ax: diagrams.bottleneck_block(ax, projection=True), (14, 2.8)),
+}
+
+
+@pytest.mark.parametrize("name", NOTEBOOK_DIAGRAMS)
+def test_every_text_of_a_diagram_fits_its_box_and_covers_no_other(name):
+    for ax in NOTEBOOK_DIAGRAMS[name]():
+        assert crowding(ax) == []
+
+
+def test_crowding_finds_a_text_too_wide_for_its_box_a_label_out_of_the_axes_and_an_overlap():
+    _, ax = plt.subplots(figsize=(6, 2))
+    rb.drawing.box(ax, (1, 0), 0.8, 0.5, "1x1 conv, stride s", PALETTE["light blue"])
+    rb.drawing.box(ax, (4, 0), 1.0, 0.5, "g", PALETTE["light orange"])
+    ax.text(4.7, 0, "a label on the box", ha="right")
+    ax.text(6, 3, "above the axes")
+    ax.set(xlim=(0, 7), ylim=(-1, 1))
+    faults = crowding(ax)
+    assert "'1x1 conv, stride s' spills out of its box" in faults
+    assert "'a label on the box' covers a box it is not in" in faults
+    assert "'a label on the box' covers 'g'" in faults
+    assert "'above the axes' leaves the axes" in faults
+
+
+def bottleneck_numbers(**kwargs):
+    """The numbers the bottleneck diagram writes on its main path, left to right."""
+    _, ax = plt.subplots(figsize=(14, 2.8))
+    diagrams.bottleneck_block(ax, **kwargs)
+    main = sorted((text.get_position()[0], text.get_text()) for text in ax.texts
+                  if text.get_position()[1] < 0.5)
+    return [int("".join(match)) for _, text in main
+            for match in re.findall(r"= (\d+)|(\d+) ch", text)]
+
+
+def test_the_bottleneck_diagram_shows_its_channels():
+    # ResNet-50's identity block: 256 channels in, narrowed to 64, widened back to 256.
+    assert bottleneck_numbers() == [256, 64, 64, 256, 256]
+    assert bottleneck_numbers(channels=(64, 16, 16, 64)) == [64, 16, 16, 64, 64]
+    _, ax = plt.subplots(figsize=(14, 2.8))
+    diagrams.bottleneck_block(ax, projection=True, channels=(256, 128, 128, 512))
+    shortcut = [text.get_text() for text in ax.texts if "BN" in text.get_text()
+                and "conv" in text.get_text()]
+    assert shortcut and "512" in shortcut[0] and "stride" in shortcut[0]
 
 
 PLOTS = {
@@ -247,14 +336,71 @@ def test_error_by_depth_shows_the_seeds_spread_as_a_band():
     assert sum(len(line.get_ydata()) for line in dots) == 9
 
 
-def test_the_chance_line_is_labelled_inside_the_frame():
-    fig, ax = plt.subplots()
-    plots.training_loss(runs(["plain-56"]), ax)
-    render(fig)
+def losses(curves, epochs, seeds=1):
+    """{label: [TrainingRun per seed]} with the loss curves "at chance" (plain-56 at ln 10 on
+    every epoch, beside a resnet-20 that learns) or "far below" (all under 0.7)."""
+    steps = np.linspace(0, 1, epochs)
+    curve = {"at chance": {"plain-56": np.full(epochs, np.log(10)),
+                           "resnet-20": 2.2 - 1.6 * steps},
+             "far below": {"plain-20": 0.7 - 0.3 * steps, "resnet-20": 0.6 - 0.4 * steps}}
+    return {label: [rb.TrainingRun(label, {"loss": list(loss), "accuracy": [0.5] * epochs},
+                                   1.0, loss[-1], 0.5, seed=seed) for seed in range(seeds)]
+            for label, loss in curve[curves].items()}
+
+
+def chance_label(ax):
     (label,) = [text for text in ax.texts if "chance" in text.get_text()]
-    box = label.get_window_extent()
-    frame = ax.get_window_extent()
-    assert frame.x0 <= box.x0 and box.x1 <= frame.x1
+    return label
+
+
+@pytest.mark.parametrize("epochs", [1, 3, 30])
+@pytest.mark.parametrize("curves", ["at chance", "far below"])
+@pytest.mark.parametrize("ylim", [None, (0, 2.35), (2.0, 2.35), (0, 2.31), (2.29, 2.6)])
+def test_the_chance_label_stays_inside_the_frame_whatever_the_limits(epochs, curves, ylim):
+    fig, ax = plt.subplots(figsize=(6.5, 4))
+    plots.training_loss(losses(curves, epochs, seeds=3), ax)
+    if ylim:
+        ax.set_ylim(*ylim)
+    render(fig)
+    assert inside(chance_label(ax).get_window_extent(), ax.get_window_extent())
+
+
+def test_the_chance_label_stays_inside_axes_that_share_limits_set_later():
+    # As chapter 2 draws them: two panels sharing y, whose limits the notebook may then set.
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4), sharey=True, layout="constrained")
+    plots.training_loss(losses("far below", 3), left)
+    plots.training_loss(losses("at chance", 3), right)
+    left.set_ylim(0, 2.32)
+    render(fig)
+    for ax in (left, right):
+        assert inside(chance_label(ax).get_window_extent(), ax.get_window_extent())
+
+
+def test_the_chance_label_sits_above_the_line_where_the_limits_are_left_to_the_plot():
+    # Above the line it covers no curve that ends at or below chance.
+    fig, ax = plt.subplots(figsize=(6.5, 4))
+    plots.training_loss(losses("at chance", 30), ax)
+    render(fig)
+    line_y = ax.transData.transform((1, np.log(10)))[1]
+    assert chance_label(ax).get_window_extent().y0 > line_y
+
+
+def test_the_chance_line_and_a_curve_at_chance_both_show():
+    fig, ax = plt.subplots(figsize=(6.5, 4), dpi=100)
+    plots.training_loss_by_network(losses("at chance", 30), ax)
+    render(fig)
+    pixels = np.asarray(fig.canvas.buffer_rgba())[..., :3].astype(float)
+    # The rows of pixels through ln 10, between the second and the second-to-last epoch.
+    (x0, y), (x1, _) = ax.transData.transform([(2, np.log(10)), (29, np.log(10))])
+    top = pixels.shape[0] - int(round(y))
+    rows = pixels[top - 1:top + 2, int(x0):int(x1)]
+    brightness = rows @ [0.299, 0.587, 0.114]
+    curve = np.array(to_rgba(plots.NETWORK_STYLES["plain-56"]["color"])[:3]) * 255
+    # A line as bright as the curve under it cannot be told from it: the line must be darker.
+    line = brightness < curve @ [0.299, 0.587, 0.114] - 40
+    on_curve = np.abs(rows - curve).max(axis=-1) < 40
+    assert line.mean(axis=1).max() > 0.2, "the chance line is lost in the curve"
+    assert on_curve.mean(axis=1).max() > 0.2, "the curve is hidden under the chance line"
 
 
 def test_a_signal_over_seeds_draws_each_seed_and_their_geometric_mean():
