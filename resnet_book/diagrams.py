@@ -1,9 +1,10 @@
 """Block diagrams: boxes for operations, arrows labelled with the tensors between them.
 
 The blocks of chapters 1, 2 and 5 are drawn in a row, one size for every chapter (the
-bottleneck block, eleven operations long, writes a size smaller to fit its width); chapter 4's
-panels show how a shortcut is matched to a block whose output has another shape. Only drawing
-lives here: the blocks themselves are built in the chapters.
+bottleneck block, eleven operations long, writes a size smaller to fit its width, or is drawn
+top to bottom to fit a page); chapter 4's panels show how a shortcut is matched to a block whose
+output has another shape. Only drawing lives here: the blocks themselves are built in the
+chapters.
 """
 from __future__ import annotations
 
@@ -25,11 +26,11 @@ FONT_SIZE = 14
 ARROW = 1.9  # length of the arrows between operations, in data units
 
 
-def _operation(ax, x, text, kind, width, height=0.9, fontsize=FONT_SIZE):
+def _operation(ax, x, text, kind, width, height=0.9, fontsize=FONT_SIZE, y=0):
     if kind == "add":
-        adder(ax, (x, 0), width / 2, OPERATION_COLOURS[kind], text, fontsize=FONT_SIZE)
+        adder(ax, (x, y), width / 2, OPERATION_COLOURS[kind], text, fontsize=FONT_SIZE)
     else:
-        box(ax, (x, 0), width, height, text, OPERATION_COLOURS[kind], fontsize=fontsize)
+        box(ax, (x, y), width, height, text, OPERATION_COLOURS[kind], fontsize=fontsize)
 
 
 def _chain(ax, operations, tensors, arrow_length=ARROW, height=0.9, fontsize=FONT_SIZE):
@@ -109,16 +110,20 @@ def plain_and_residual(fig=None):
 BOTTLENECK_CHANNELS = {False: (256, 64, 64, 256), True: (256, 128, 128, 512)}
 
 
-def bottleneck_block(ax=None, projection=False, channels=None):
+def bottleneck_block(ax=None, projection=False, channels=None, vertical=False):
     """The bottleneck block: 1x1, f x f and 1x1 convolutions, each followed by batch norm,
     ReLU after the first two, and the shortcut added before the last ReLU. With
     ``projection`` the shortcut is a 1x1 convolution with stride s and batch norm (W_s).
 
     ``channels`` is (input channels, F_1, F_2, F_3), by default ``BOTTLENECK_CHANNELS``: the
     boxes give each convolution's filters, the arrows in and out the channels of a^[l] and
-    a^[l+3]."""
+    a^[l+3]. ``vertical`` draws the block top to bottom with the shortcut at its side, for a
+    figure of ``VERTICAL_FIGSIZE`` with a constrained layout; the row needs 14 x 2.8 inches,
+    which a page shrinks until its text is too small to read."""
     ax = ax or plt.gca()
     inputs, f1, f2, f3 = channels or BOTTLENECK_CHANNELS[projection]
+    if vertical:
+        return _bottleneck_column(ax, projection, inputs, f1, f2, f3)
     # The stride gets a line of its own: one more line costs less of the figure's width, the
     # scarcer dimension at the book's 14 x 2.8 inches, than a wider box.
     stride, height = ("\nstride $s$", 2.0) if projection else ("", 1.5)
@@ -148,6 +153,74 @@ def bottleneck_block(ax=None, projection=False, channels=None):
     ax.text(plus - 0.2, top + 0.55, label, ha="right", va="bottom", fontsize=FONT_SIZE - 2,
             color=SHORTCUT_COLOUR)
     ax.set_ylim(-height / 2 - 0.9, top + 1.45)
+    return ax
+
+
+# The vertical block is laid out in inches of a VERTICAL_FIGSIZE figure with a constrained
+# layout, where one data unit comes out at about an inch: the text, sized in points, then fits
+# the boxes. Its PNG is about 5 inches wide, so a page 690 pixels wide shows it at full size.
+VERTICAL_FIGSIZE = (5.5, 7)
+COLUMN_GAP = 0.2     # length of the arrows between operations, in inches
+COLUMN_ENDS = 0.5    # length of the arrows in and out, beside which a^[l] and a^[l+3] are named
+
+
+def _column(ax, operations, top, fontsize):
+    """Draw (text, kind, width, height) operations down the line x = 0 from ``top``, an arrow
+    between each two; return their centres' heights and the bottom of the last."""
+    y, centres = top, []
+    for index, (text, kind, width, height) in enumerate(operations):
+        if index:
+            arrow(ax, [(0, y), (0, y - COLUMN_GAP)], head=12)
+            y -= COLUMN_GAP
+        centres.append(y - height / 2)
+        _operation(ax, 0, text, kind, width, height, fontsize, y=y - height / 2)
+        y -= height
+    return centres, y
+
+
+def _bottleneck_column(ax, projection, inputs, f1, f2, f3):
+    fontsize, note = FONT_SIZE - 2, FONT_SIZE - 3
+    stride = ", stride $s$" if projection else ""
+    conv, bn, relu = (2.7, 0.4), ("BN", "bn", 0.7, 0.32), (r"$g$", "relu", 0.5, 0.32)
+    operations = [(f"1×1 conv{stride}, $F_1$ = {f1}", "conv", *conv), bn, relu,
+                  (f"$f{{\\times}}f$ conv, same, $F_2$ = {f2}", "conv", *conv), bn, relu,
+                  (f"1×1 conv, $F_3$ = {f3}", "conv", *conv), bn,
+                  (r"$+$", "add", 0.36, 0.36), relu]
+    centres, bottom = _column(ax, operations, -COLUMN_ENDS, fontsize)
+    end = bottom - COLUMN_ENDS
+    arrow(ax, [(0, 0), (0, -COLUMN_ENDS)])
+    arrow(ax, [(0, bottom), (0, end)])
+    for y, tensor, count in [(-COLUMN_ENDS / 2, r"$a^{[l]}$", inputs),
+                             ((bottom + end) / 2, r"$a^{[l+3]}$", f3)]:
+        ax.text(-0.15, y + 0.02, tensor, ha="right", va="bottom", fontsize=fontsize)
+        ax.text(-0.15, y - 0.02, f"{count} ch", ha="right", va="top", fontsize=note,
+                color=NOTE_COLOUR)
+    # Only the abbreviations are named: the convolutions' boxes say what they are.
+    for index in (1, 2):
+        _, kind, width, _ = operations[index]
+        ax.text(-width / 2 - 0.15, centres[index], OPERATION_NAMES[kind], ha="right",
+                va="center", fontsize=note, color=NOTE_COLOUR)
+    # The shortcut leaves the input arrow, runs down the right side and enters the sum.
+    side, split, plus, radius = 1.75, -0.15, centres[8], operations[8][2] / 2
+    line(ax, [(0, split), (side, split)], SHORTCUT_COLOUR)
+    if projection:
+        # Between the second and third convolutions, where the main path's boxes are narrow.
+        middle, width, height = (centres[4] + centres[5]) / 2, 1.8, 0.62
+        line(ax, [(side, split), (side, middle + height / 2)], SHORTCUT_COLOUR)
+        box(ax, (side, middle), width, height, f"1×1 conv, stride $s$\n$F_3$ = {f3}; BN",
+            OPERATION_COLOURS["conv"], edge=SHORTCUT_COLOUR, fontsize=fontsize)
+        line(ax, [(side, middle - height / 2), (side, plus)], SHORTCUT_COLOUR)
+        label = "projection shortcut\n$W_s a^{[l]}$"
+    else:
+        line(ax, [(side, split), (side, plus)], SHORTCUT_COLOUR)
+        label = "identity shortcut\n$a^{[l]}$"
+    arrow(ax, [(side, plus), (radius, plus)], colour=SHORTCUT_COLOUR, head=12)
+    ax.text(side + 0.12, centres[1], label, ha="left", va="center", fontsize=fontsize,
+            color=SHORTCUT_COLOUR, linespacing=1.4)
+    ax.set_xlim(-1.45, 3.45)
+    ax.set_ylim(end - 0.05, 0.05)
+    ax.set_aspect("equal")
+    ax.axis("off")
     return ax
 
 

@@ -79,6 +79,9 @@ DIAGRAMS = {
     "residual_block": lambda ax: diagrams.residual_block(ax),
     "bottleneck_block": lambda ax: diagrams.bottleneck_block(ax),
     "bottleneck_block projection": lambda ax: diagrams.bottleneck_block(ax, projection=True),
+    "bottleneck_block vertical": lambda ax: diagrams.bottleneck_block(ax, vertical=True),
+    "bottleneck_block vertical projection": lambda ax: diagrams.bottleneck_block(
+        ax, projection=True, vertical=True),
     **{f"residual_block_with_shortcut {option}":
        (lambda ax, option=option: diagrams.residual_block_with_shortcut(ax, option))
        for option in diagrams.SHORTCUT_PANELS},
@@ -150,10 +153,19 @@ def crowding(ax):
     return faults
 
 
-def axes_of(draw, figsize):
-    fig, ax = plt.subplots(figsize=figsize)
+def axes_of(draw, figsize, layout=None):
+    fig, ax = plt.subplots(figsize=figsize, layout=layout)
     draw(ax)
     return [ax]
+
+
+def vertical_bottleneck(**kwargs):
+    """The vertical bottleneck block as chapter 5 draws it: the figure it is laid out for, and
+    a title above it."""
+    def draw(ax):
+        diagrams.bottleneck_block(ax, vertical=True, **kwargs)
+        ax.set_title("The bottleneck block", loc="left")
+    return axes_of(draw, diagrams.VERTICAL_FIGSIZE, layout="constrained")
 
 
 # Each diagram as the notebooks draw it, at their figure sizes.
@@ -164,6 +176,10 @@ NOTEBOOK_DIAGRAMS = {
     "bottleneck_block": lambda: axes_of(diagrams.bottleneck_block, (14, 2.8)),
     "bottleneck_block projection": lambda: axes_of(
         lambda ax: diagrams.bottleneck_block(ax, projection=True), (14, 2.8)),
+    "bottleneck_block vertical": vertical_bottleneck,
+    "bottleneck_block vertical projection": lambda: vertical_bottleneck(projection=True),
+    "bottleneck_block vertical, 4x narrower": lambda: vertical_bottleneck(
+        channels=(64, 16, 16, 64)),
 }
 
 
@@ -187,25 +203,44 @@ def test_crowding_finds_a_text_too_wide_for_its_box_a_label_out_of_the_axes_and_
     assert "'above the axes' leaves the axes" in faults
 
 
-def bottleneck_numbers(**kwargs):
-    """The numbers the bottleneck diagram writes on its main path, left to right."""
-    _, ax = plt.subplots(figsize=(14, 2.8))
-    diagrams.bottleneck_block(ax, **kwargs)
-    main = sorted((text.get_position()[0], text.get_text()) for text in ax.texts
-                  if text.get_position()[1] < 0.5)
+def bottleneck_numbers(vertical=False, **kwargs):
+    """The numbers the bottleneck diagram writes on its main path, in the order it runs: left
+    to right below the shortcut, or top to bottom left of the shortcut."""
+    if vertical:
+        (ax,) = vertical_bottleneck(**kwargs)
+        main = sorted((-y, text.get_text()) for text in ax.texts
+                      for x, y in [text.get_position()] if x < 1)
+    else:
+        _, ax = plt.subplots(figsize=(14, 2.8))
+        diagrams.bottleneck_block(ax, **kwargs)
+        main = sorted((x, text.get_text()) for text in ax.texts
+                      for x, y in [text.get_position()] if y < 0.5)
     return [int("".join(match)) for _, text in main
             for match in re.findall(r"= (\d+)|(\d+) ch", text)]
 
 
-def test_the_bottleneck_diagram_shows_its_channels():
+@pytest.mark.parametrize("vertical", [False, True])
+def test_the_bottleneck_diagram_shows_its_channels(vertical):
     # ResNet-50's identity block: 256 channels in, narrowed to 64, widened back to 256.
-    assert bottleneck_numbers() == [256, 64, 64, 256, 256]
-    assert bottleneck_numbers(channels=(64, 16, 16, 64)) == [64, 16, 16, 64, 64]
+    assert bottleneck_numbers(vertical) == [256, 64, 64, 256, 256]
+    assert bottleneck_numbers(vertical, channels=(64, 16, 16, 64)) == [64, 16, 16, 64, 64]
+    assert bottleneck_numbers(vertical, projection=True) == [256, 128, 128, 512, 512]
     _, ax = plt.subplots(figsize=(14, 2.8))
-    diagrams.bottleneck_block(ax, projection=True, channels=(256, 128, 128, 512))
+    diagrams.bottleneck_block(ax, projection=True, channels=(256, 128, 128, 512),
+                              vertical=vertical)
     shortcut = [text.get_text() for text in ax.texts if "BN" in text.get_text()
                 and "conv" in text.get_text()]
     assert shortcut and "512" in shortcut[0] and "stride" in shortcut[0]
+
+
+def test_the_vertical_bottleneck_diagram_is_shown_at_full_size_on_a_page():
+    # The book saves a figure cropped to what is drawn, at 100 dpi, and shrinks an image wider
+    # than the page's 690 pixels; the row, 14 inches wide, comes out at about 60 %.
+    for ax in vertical_bottleneck() + vertical_bottleneck(projection=True):
+        drawn = render(ax.figure).get_tightbbox()
+        assert drawn.width * 100 <= 600 and drawn.height <= 7.5, drawn
+        # The numbers and every other text at 11 pt or more: 15 pixels at 100 dpi.
+        assert min(text.get_fontsize() for text in ax.texts) >= 11
 
 
 PLOTS = {
