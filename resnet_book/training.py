@@ -183,7 +183,7 @@ class ShiftAndFlip(layers.Layer):
 
     He et al. subtract the mean image before padding with zeros, so their padding is the
     average pixel, not black. :func:`train` keeps the images in [0, 1] and pads with the
-    training images' mean colour instead (one value per channel), which is the same thing.
+    training images' mean colour instead (one value per channel), much the same thing.
 
     Written with ``keras.ops`` and ``keras.random`` alone, so it compiles with XLA inside the
     training step under any backend (Keras' own random image layers would turn XLA off for
@@ -237,8 +237,8 @@ def mean_colour(images) -> list[float]:
 
 def prepared(model, *, augment: bool = False, fill=0.0):
     """``model`` as it is trained: after the augmentation layers when ``augment`` (padding
-    with the colour ``fill``, see :class:`ShiftAndFlip`). The same
-    model (it shares every layer) when augmentation is off.
+    with the colour ``fill``, see :class:`ShiftAndFlip`). The same model (it shares every
+    layer) when augmentation is off and the output is float32.
 
     The book's networks compute their softmax in float32 under any policy. A model whose
     output comes out in 16 bits gets a float32 cast after it, so that at least the loss is
