@@ -304,6 +304,7 @@ def train(models, data, profile: Profile | None = None, *, epochs: int | None = 
     epochs = epochs or profile.epochs
     batch_size = batch_size or profile.batch_size
     steps = epochs * profile.steps_per_epoch(len(x_train), batch_size)
+    fill = mean_colour(x_train) if augment else 0.0
     if verbose:
         print(describe_run(profile, x_train, x_test, settings=settings, augment=augment))
     if keras.config.backend() == "tensorflow":
@@ -311,8 +312,8 @@ def train(models, data, profile: Profile | None = None, *, epochs: int | None = 
     runs = {}
     for label, model in named.items():
         trained = compiled(model, optimizer=optimizer, steps=steps,
-                           learning_rate=learning_rate, augment=augment,
-                           fill=mean_colour(x_train), settings=settings)
+                           learning_rate=learning_rate, augment=augment, fill=fill,
+                           settings=settings)
         _build_before_fit(trained, x_train, y_train)
         # the order of the images follows rb.seed, through NumPy's global generator
         run = _fit(trained, label, data, epochs=epochs, batch_size=batch_size,
@@ -398,6 +399,7 @@ def train_seeds(builders, data, profile: Profile | None = None, *, seeds=None,
                             f"lambda: cifar_network(20, input_shape)), not a "
                             f"{type(build).__name__}: each seed builds its own.")
     (x_train, y_train), (x_test, y_test) = data
+    fill = mean_colour(x_train) if augment else 0.0
     epochs = epochs or profile.epochs
     batch_size = batch_size or profile.batch_size
     steps = epochs * profile.steps_per_epoch(len(x_train), batch_size)
@@ -436,7 +438,7 @@ def train_seeds(builders, data, profile: Profile | None = None, *, seeds=None,
                         carrier = build()
                         trainer = compiled(carrier, optimizer=optimizer, steps=steps,
                                            learning_rate=learning_rate, augment=augment,
-                                           fill=mean_colour(x_train), settings=settings)
+                                           fill=fill, settings=settings)
                         _build_before_fit(trainer, x_train, y_train)
                         start_state = [ops.convert_to_numpy(v)
                                        for v in trainer.optimizer.variables]
