@@ -29,10 +29,12 @@ def read(path: Path) -> nbformat.NotebookNode:
     return nbformat.read(path, as_version=4)
 
 
-def chapter_cells(chapter: str, starts: tuple[str, ...], **names) -> tuple[dict, list[str]]:
+def chapter_cells(chapter: str, starts: tuple[str, ...], *, folder: str = "chapters",
+                  **names) -> tuple[dict, list[str]]:
     """Run the chapter's code cells that start with one of ``starts`` (and nothing else), in
     a namespace holding keras, layers, np, rb and ``names``; return the namespace they filled
-    and the first line of each cell run."""
+    and the first line of each cell run. ``folder`` holds the notebook ("solutions" for an
+    exercise's reference)."""
     import keras
     import numpy as np
     from keras import layers
@@ -41,7 +43,7 @@ def chapter_cells(chapter: str, starts: tuple[str, ...], **names) -> tuple[dict,
 
     namespace = {"keras": keras, "layers": layers, "np": np, "rb": resnet_book, **names}
     ran = []
-    for cell in read(ROOT / "chapters" / chapter).cells:
+    for cell in read(ROOT / folder / chapter).cells:
         if cell.cell_type == "code" and cell.source.startswith(starts):
             exec(compile(cell.source, chapter, "exec"), namespace)
             ran.append(cell.source.split("\n", 1)[0])

@@ -17,7 +17,7 @@ from keras import layers
 from book_tools import chapter_models
 from resnet_book import models
 
-from .nbtools import ROOT, chapter_cells
+from .nbtools import chapter_cells
 
 MARKER = chapter_models.MARKER
 
@@ -248,23 +248,15 @@ def test_chapter_5_cifar_table_matches_the_paper():
 POLICIES = {"float32": "float32", "mixed_float16": "float16", "mixed_bfloat16": "bfloat16"}
 
 
-def solution_cells(notebook: str, starts: tuple[str, ...]) -> dict:
-    """Run the solution notebook's code cells that start with ``starts``; their namespace."""
-    import resnet_book
-
-    namespace = {"keras": keras, "layers": layers, "np": np, "rb": resnet_book}
-    for cell in nbformat.read(ROOT / "solutions" / notebook, as_version=4).cells:
-        if cell.cell_type == "code" and cell.source.startswith(starts):
-            exec(compile(cell.source, notebook, "exec"), namespace)
-    return namespace
-
-
 def book_networks() -> dict:
     """A builder for every kind of network the chapters, exercises and assignment train."""
-    ex1 = solution_cells("01_plain_block.ipynb", ("def small_plain_network",))
-    ex2 = solution_cells("02_residual_block.ipynb", ("# GRADED FUNCTION",))
-    ex4 = solution_cells("04_matching_dimensions.ipynb", ("def shortcut_network",))
-    assignment = solution_cells("resnet50_assignment.ipynb", ("# GRADED FUNCTION",))
+    def solution(notebook, *starts):
+        return chapter_cells(notebook, starts, folder="solutions")[0]
+
+    ex1 = solution("01_plain_block.ipynb", "def small_plain_network")
+    ex2 = solution("02_residual_block.ipynb", "# GRADED FUNCTION")
+    ex4 = solution("04_matching_dimensions.ipynb", "def shortcut_network")
+    assignment = solution("resnet50_assignment.ipynb", "# GRADED FUNCTION")
     return {
         "plain_network": lambda: models.plain_network(8, IMAGE),
         "cifar_network": lambda: models.cifar_network(8, IMAGE, shortcut_option="A"),
