@@ -3,11 +3,15 @@
 The blocks of chapters 1, 2 and 5 are drawn in a row, one size for every chapter (the
 bottleneck block, eleven operations long, writes a size smaller to fit its width, or is drawn
 top to bottom to fit a page); chapter 4's panels show how a shortcut is matched to a block whose
-output has another shape. Only drawing lives here: the blocks themselves are built in the
-chapters.
+output has another shape. Chapter 2's whole networks, plain and residual side by side, are
+drawn from the Keras models themselves, by walking their graphs. Only drawing lives here: the
+blocks and networks themselves are built in the chapters.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
+import keras
 import matplotlib.pyplot as plt
 import numpy as np
 
@@ -301,3 +305,333 @@ def shortcut_options(options=("A", "B", "C", "pool"), width=9.5):
         residual_block_with_shortcut(ax, option)
     fig.tight_layout()
     return fig, axes
+
+
+# Chapter 2's whole networks: plain-20 beside ResNet-20, each drawn from its keras.Model. Laid
+# out in inches, like the vertical bottleneck block: one data unit is one inch of the figure,
+# so the text, sized in points, fits its boxes whatever the depth.
+NETWORK_BOX = (1.55, 0.25)      # width, height of a box on the main path
+NETWORK_COLUMNS = 2.15          # from the first column's centre to the second's
+NETWORK_ARC = 1.62              # from a column's centre to the line its shortcuts run down
+NETWORK_SIDE_BOX = (1.3, 0.25)  # a box on a shortcut: a 1x1 projection, or zero-padding
+NETWORK_GAP = 0.15              # the arrow into a box
+NETWORK_STEP = 0.09             # the arrow into an adder, or down to where a shortcut leaves
+NETWORK_ADDER = 0.08            # radius of the + where a shortcut joins
+NETWORK_FONT, NETWORK_NOTE, NETWORK_TITLE = 9.5, 9, 11
+NETWORK_ARROW = dict(head=8, linewidth=1.0, shrink=0)
+NETWORK_BOX_STYLE = dict(rounding=0.05, linewidth=1.0, fontsize=NETWORK_FONT)
+NETWORK_COLOURS = {"plain": PALETTE["red"], "residual": PALETTE["dark green"]}
+
+
+@dataclass
+class DrawnNetwork:
+    """What :func:`network_pair` drew for one network, found by walking its graph.
+
+    ``boxes``: the texts of the boxes on the main path, input to output; ``convolutions``: how
+    many of them are convolutions; ``adders``: the + signs; ``shortcuts``: the arcs, one per
+    ``Add`` layer; ``projections``: the convolutions drawn on arcs; ``free_shortcuts``: the
+    boxes on arcs that reshape without weights (zero-padding); ``stages``: the brackets'
+    labels, one per group of convolutions after the first with the same filters and map size.
+    """
+    name: str
+    boxes: list = field(default_factory=list)
+    convolutions: int = 0
+    adders: int = 0
+    shortcuts: int = 0
+    projections: int = 0
+    free_shortcuts: int = 0
+    stages: list = field(default_factory=list)
+
+
+def _graph(model):
+    """The model's operations, each after those it reads, and the operations feeding each.
+
+    Walks back from the outputs through each tensor's Keras history (the node of the operation
+    that made it), so it follows this model's own wiring.
+    """
+    def made_by(tensor):
+        history = tensor._keras_history
+        return history.operation, history.node_index
+
+    parents, order = {}, []
+    stack = [made_by(tensor) for tensor in model.outputs]
+    while stack:
+        operation, node_index = stack[-1]
+        if operation in parents:
+            stack.pop()
+            continue
+        inputs = [made_by(tensor)
+                  for tensor in operation._inbound_nodes[node_index].input_tensors]
+        waiting = [pair for pair in inputs if pair[0] not in parents]
+        if waiting:
+            stack.extend(waiting)
+            continue
+        stack.pop()
+        parents[operation] = list(dict.fromkeys(parent for parent, _ in inputs))
+        order.append(operation)
+    return order, parents
+
+
+def _paths(model):
+    """(main path, shortcuts) of a model. Where branches join, the main path takes the one
+    through the most convolutions; each other branch is a shortcut, (the operation where it
+    leaves the main path, the operations on it in order, the operation where it joins)."""
+    order, parents = _graph(model)
+    convolutions = {}
+    for operation in order:
+        convolutions[operation] = isinstance(operation, keras.layers.Conv2D) + max(
+            (convolutions[parent] for parent in parents[operation]), default=0)
+    main, joins = [order[-1]], []
+    while parents[main[-1]]:
+        branch = max(parents[main[-1]], key=convolutions.get)
+        joins += [(main[-1], other) for other in parents[main[-1]] if other is not branch]
+        main.append(branch)
+    main.reverse()
+    on_main, shortcuts = set(main), []
+    for join, operation in joins:
+        path = []
+        while operation not in on_main:
+            path.append(operation)
+            operation = parents[operation][0]
+        shortcuts.append((operation, path[::-1], join))
+    return main, shortcuts
+
+
+def _conv_text(conv):
+    (height, width), stride = conv.kernel_size, max(conv.strides)
+    return f"{height}×{width} conv, {conv.filters}" + (f", /{stride}" if stride > 1 else "")
+
+
+def _box_text(operation):
+    """The text of an operation's box on the main path, or None where it is folded into the
+    box before it (batch norm, ReLU) or not drawn."""
+    if isinstance(operation, keras.layers.Conv2D):
+        return _conv_text(operation)
+    if isinstance(operation, keras.layers.Dense):
+        return f"dense, {operation.units}"
+    if isinstance(operation, keras.layers.GlobalAveragePooling2D):
+        return "global avg pool"
+    if isinstance(operation, (keras.layers.MaxPooling2D, keras.layers.AveragePooling2D)):
+        kind = "max" if isinstance(operation, keras.layers.MaxPooling2D) else "avg"
+        (height, width), stride = operation.pool_size, max(operation.strides)
+        return f"{height}×{width} {kind} pool" + (f", /{stride}" if stride > 1 else "")
+    return None
+
+
+def _map_size(operation):
+    height, width = operation.output.shape[1:3]
+    return f"{height}×{width}"
+
+
+def _layout(model):
+    """The main path as rows: each box with what comes between it and the box before, in
+    order: ("add", Add layer) for a +, ("fork", operation) where a shortcut leaves."""
+    main, shortcuts = _paths(model)
+    forks = {id(fork) for fork, _, _ in shortcuts}
+    rows, between = [], []
+    for operation in main:
+        text = _box_text(operation)
+        if text is not None:
+            rows.append({"text": text, "operation": operation, "before": between})
+            between = []
+        elif isinstance(operation, keras.layers.Add):
+            between.append(("add", operation))
+        elif (isinstance(operation, keras.layers.Activation) and rows
+              and not between):
+            name = getattr(operation.activation, "__name__", "")
+            if name not in ("relu", "linear"):
+                rows[-1]["text"] += f", {name}"
+        if id(operation) in forks:
+            between.append(("fork", operation))
+    if between:  # a + or a fork after the last box
+        rows.append({"text": None, "operation": None, "before": between})
+    return rows, shortcuts
+
+
+def _gap(before):
+    """The height the things between two boxes need."""
+    return NETWORK_GAP + sum(NETWORK_STEP + (2 * NETWORK_ADDER if kind == "add" else 0)
+                             for kind, _ in before)
+
+
+def _shortcut_box(fork, path, join):
+    """(text, kind) of the box on a shortcut, or None for an identity shortcut."""
+    convs = [op for op in path if isinstance(op, keras.layers.Conv2D)]
+    if convs:
+        return "; ".join(_conv_text(conv) for conv in convs), "conv"
+    if not path:
+        return None
+    pools = [f"{'max' if isinstance(op, keras.layers.MaxPooling2D) else 'avg'} pool"
+             for op in path
+             if isinstance(op, (keras.layers.MaxPooling2D, keras.layers.AveragePooling2D))]
+    pads = any(type(op).__name__ == "Pad" for op in path)
+    parts = pools + (["pad" if pools else "zero-pad"] if pads else [])
+    before, after = fork.output.shape[1], join.output.shape[1]
+    if before and after and before != after:
+        parts.append(f"/{before // after}")
+    return ", ".join(parts) or "reshape", "free"
+
+
+def _draw_network(ax, model, x, bottom, tops, drawn):
+    """Draw one network down the line ``x`` from ``bottom``, the foot of its input's shape,
+    its boxes' tops at ``tops``; count what it draws in ``drawn``."""
+    rows, shortcuts = _layout(model)
+    width, height = NETWORK_BOX
+    at = {}  # id of an operation -> the height where it was drawn
+    # The input: its shape above the first arrow.
+    shape = "×".join(str(size) for size in model.inputs[0].shape[1:])
+    ax.text(x, bottom + 0.04, f"input, {shape}", ha="center", va="bottom",
+            fontsize=NETWORK_NOTE, color=NOTE_COLOUR)
+    for row, top in zip(rows, tops):
+        y = bottom
+        for kind, operation in row["before"]:
+            if kind == "add":
+                arrow(ax, [(x, y), (x, y - NETWORK_STEP)], **NETWORK_ARROW)
+                y -= NETWORK_STEP + NETWORK_ADDER
+                adder(ax, (x, y), NETWORK_ADDER, OPERATION_COLOURS["add"], "+",
+                      linewidth=1.0, fontsize=NETWORK_FONT)
+                ax.patches[-1].set_gid("adder")
+                at[id(operation)] = y
+                y -= NETWORK_ADDER
+                drawn.adders += 1
+            else:
+                y -= NETWORK_STEP
+                at[id(operation)] = y
+        if row["text"] is None:
+            break
+        arrow(ax, [(x, y), (x, top)], **NETWORK_ARROW)
+        kind = "conv" if isinstance(row["operation"], keras.layers.Conv2D) else "linear"
+        box(ax, (x, top - height / 2), width, height, row["text"],
+            OPERATION_COLOURS[kind], **NETWORK_BOX_STYLE)
+        ax.patches[-1].set_gid("conv" if kind == "conv" else "box")
+        drawn.boxes.append(row["text"])
+        drawn.convolutions += kind == "conv"
+        bottom = top - height
+    # The shortcuts: right from where each leaves, down the side, left into its +.
+    side_width, side_height = NETWORK_SIDE_BOX
+    side = x + NETWORK_ARC
+    for fork, path, join in shortcuts:
+        start, end = at[id(fork)], at[id(join)]
+        label = _shortcut_box(fork, path, join)
+        points = [(x, start), (side, start)]
+        ax.plot([x], [start], "o", color=SHORTCUT_COLOUR, markersize=3.5)
+        if label is not None:
+            middle = (start + end) / 2
+            line(ax, points + [(side, middle + side_height / 2)], SHORTCUT_COLOUR,
+                 linewidth=1.1)
+            text, kind = label
+            box(ax, (side, middle), side_width, side_height, text, OPERATION_COLOURS[kind],
+                edge=SHORTCUT_COLOUR, **NETWORK_BOX_STYLE)
+            ax.patches[-1].set_gid("projection" if kind == "conv" else "free shortcut")
+            drawn.projections += kind == "conv"
+            drawn.free_shortcuts += kind == "free"
+            points = [(side, middle - side_height / 2)]
+        arrow(ax, points + [(side, end), (x + NETWORK_ADDER, end)], colour=SHORTCUT_COLOUR,
+              **{**NETWORK_ARROW, "linewidth": 1.1})
+        ax.patches[-1].set_gid("shortcut")
+        drawn.shortcuts += 1
+    return rows
+
+
+def _stages(rows):
+    """Groups of consecutive convolutions after the first with the same filters and map
+    size: (filters, map size, index of the first row, index of the last)."""
+    groups = []
+    for index, row in enumerate(rows[1:], start=1):
+        operation = row["operation"]
+        if not isinstance(operation, keras.layers.Conv2D):
+            continue
+        key = (operation.filters, _map_size(operation))
+        if groups and tuple(groups[-1][:2]) == key and groups[-1][3] == index - 1:
+            groups[-1][3] = index
+        else:
+            groups.append([*key, index, index])
+    return groups
+
+
+def network_pair(left, right, fig=None):
+    """Two built keras.Models side by side, top to bottom, drawn from their graphs.
+
+    Each network is a column of its weight layers (a convolution's box stands for the
+    convolution with the batch norm and ReLU after it; "/2" marks a stride of 2), global
+    average pooling and the dense layer. Where the graph adds two branches (an ``Add`` layer),
+    the branch with fewer convolutions is drawn as a shortcut: an arc from where it leaves the
+    main path to a + on it, with a box for each 1x1 projection on its way (or for the
+    zero-padding of shortcut option A). Brackets at the left mark the stages: the convolutions
+    after the first, grouped by filters and map size. Twins (the same main path) are drawn row
+    by row, so each layer sits beside its counterpart.
+
+    ``fig`` (a new figure by default) is resized to fit the drawing: about 6.3 inches wide
+    and, for ResNet-20, 13 inches tall. Returns ``(fig, [DrawnNetwork of left, of right])``.
+    """
+    layouts = [_layout(model)[0] for model in (left, right)]
+    texts = [[row["text"] for row in rows] for rows in layouts]
+    twins = texts[0] == texts[1]
+    width, height = NETWORK_BOX
+    top = -0.45  # below the titles and the input's shape
+    tops_of = []
+    for rows in layouts:
+        # Twins' rows are spaced alike: each gap as wide as the wider of the two needs.
+        tops, y = [], top
+        for index in range(len(rows)):
+            y -= max([_gap(both[index]["before"]) for both in (layouts if twins else [rows])]
+                     + [0.25] * (index == 0))
+            tops.append(y)
+            y -= height
+        tops_of.append(tops)
+    bottom = min(tops[-1] for tops in tops_of) - height
+    left_edge = -width / 2 - 1.05
+    right_edge = NETWORK_COLUMNS + NETWORK_ARC + NETWORK_SIDE_BOX[0] / 2 + 0.05
+    notes = _network_notes([left, right], texts)
+    note_lines = sum(note.count("\n") + 1 for note in notes)
+    lowest = bottom - 0.25 - 0.19 * note_lines
+    size = (right_edge - left_edge, 0.1 - lowest)
+    fig = fig or plt.figure()
+    fig.set_size_inches(*size)
+    ax = fig.add_axes((0, 0, 1, 1))
+    drawn = []
+    for index, (model, tops) in enumerate(zip((left, right), tops_of)):
+        x = index * NETWORK_COLUMNS
+        network = DrawnNetwork(model.name)
+        rows = _draw_network(ax, model, x, top, tops, network)
+        residual = network.shortcuts > 0
+        title = model.name.replace("resnet", "ResNet")
+        ax.text(x, -0.05, title, ha="center", va="top", fontsize=NETWORK_TITLE,
+                fontweight="bold", color=NETWORK_COLOURS["residual" if residual else "plain"])
+        network.stages = [f"{filters} filters, {maps}" for filters, maps, _, _ in _stages(rows)]
+        drawn.append(network)
+    # The stages, bracketed beside the first column (the second's rows are level with them).
+    bracket = -width / 2 - 0.1
+    for number, (filters, maps, first, last) in enumerate(_stages(layouts[0]), start=1):
+        high, low = tops_of[0][first], tops_of[0][last] - height
+        line(ax, [(bracket + 0.06, high), (bracket, high), (bracket, low),
+                  (bracket + 0.06, low)], NOTE_COLOUR, linewidth=1.0)
+        ax.text(bracket - 0.08, (high + low) / 2,
+                f"stage {number}\n{filters} filters\n{maps} maps", ha="right",
+                va="center", fontsize=NETWORK_NOTE, color=NOTE_COLOUR, linespacing=1.3)
+    y = bottom - 0.25
+    for note in notes:
+        ax.text(left_edge + 0.05, y, note, ha="left", va="top", fontsize=NETWORK_NOTE,
+                color=NOTE_COLOUR, linespacing=1.35)
+        y -= 0.19 * (note.count("\n") + 1)
+    ax.set_xlim(left_edge, right_edge)
+    ax.set_ylim(lowest, 0.1)
+    ax.axis("off")
+    return fig, drawn
+
+
+def _network_notes(models, texts):
+    """The legend under the networks: what a box folds in, and the shortcuts' boxes drawn."""
+    notes = ["A 3×3 conv box is a convolution, batch norm and ReLU (in a residual block the\n"
+             "second ReLU comes after the +)"
+             + ("; /2: stride 2, which halves the maps." if any(
+                 "/2" in text for column in texts for text in column if text) else ".")]
+    shortcuts = [box for model in models for fork, path, join in _paths(model)[1]
+                 for box in [_shortcut_box(fork, path, join)] if box]
+    if any(kind == "conv" for _, kind in shortcuts):
+        notes.append("A 1×1 conv box on a shortcut is a projection: convolution and batch "
+                     "norm.")
+    if any(kind == "free" for _, kind in shortcuts):
+        notes.append("A green box on a shortcut reshapes without weights: it subsamples "
+                     "(or pools) the maps\nand appends zero channels.")
+    return notes

@@ -11,7 +11,8 @@ import pytest  # noqa: E402
 from matplotlib.colors import to_rgba  # noqa: E402
 from matplotlib.patches import Circle, FancyBboxPatch  # noqa: E402
 
-import resnet_book as rb  # noqa: E402
+import resnet_book as rb  # noqa: E402  (first: it mutes TensorFlow's start-up logs)
+import keras  # noqa: E402
 from resnet_book import diagrams, plots  # noqa: E402
 from resnet_book.drawing import PALETTE  # noqa: E402
 
@@ -180,6 +181,8 @@ NOTEBOOK_DIAGRAMS = {
     "bottleneck_block vertical projection": lambda: vertical_bottleneck(projection=True),
     "bottleneck_block vertical, 4x narrower": lambda: vertical_bottleneck(
         channels=(64, 16, 16, 64)),
+    "network_pair": lambda: diagrams.network_pair(*twins(20))[0].axes,
+    "network_pair, option A": lambda: diagrams.network_pair(*twins(8, "A"))[0].axes,
 }
 
 
@@ -201,6 +204,13 @@ def test_crowding_finds_a_text_too_wide_for_its_box_a_label_out_of_the_axes_and_
     assert "'a label on the box' covers a box it is not in" in faults
     assert "'a label on the box' covers 'g'" in faults
     assert "'above the axes' leaves the axes" in faults
+
+
+def twins(depth, option="B"):
+    """Chapter 2's plain network and its residual twin for 32x32 colour images, the residual
+    one with shortcut option ``option`` (the chapter's own networks use B)."""
+    return (rb.models.cifar_network(depth, (32, 32, 3), residual=False),
+            rb.models.cifar_network(depth, (32, 32, 3), residual=True, shortcut_option=option))
 
 
 def bottleneck_numbers(vertical=False, **kwargs):
@@ -478,3 +488,106 @@ def test_plain_and_residual_twins_of_one_depth_differ_when_coloured_by_kind():
                        "resnet-56": to_rgba(plots.RESIDUAL_COLOUR)}
     with pytest.raises(ValueError, match="colour_by"):
         plots.gradient_norms(norms(["plain-56"]), ax, colour_by="width")
+
+
+def layers_of(model, kind, **attributes):
+    """The model's layers of type ``kind`` whose attributes have the given values."""
+    return [layer for layer in model.layers if isinstance(layer, kind)
+            and all(getattr(layer, name) == value for name, value in attributes.items())]
+
+
+def centre(patch):
+    """(x, y) of the middle of a patch as drawn, in pixels."""
+    extent = patch.get_window_extent()
+    return (extent.x0 + extent.x1) / 2, (extent.y0 + extent.y1) / 2
+
+
+def drawn(ax, gid, column=None):
+    """The patches of one kind (their gid) that network_pair drew, in one column or both:
+    the first column's lie left of halfway between the columns, the second's right of it."""
+    render(ax.figure)
+    middle = ax.transData.transform((diagrams.NETWORK_COLUMNS / 2, 0))[0]
+    patches = [patch for patch in ax.patches if patch.get_gid() == gid]
+    if column is None:
+        return patches
+    return [patch for patch in patches if (centre(patch)[0] > middle) == (column == 1)]
+
+
+@pytest.mark.parametrize("option", ["B", "A", "C"])
+@pytest.mark.parametrize("depth", [8, 20])
+def test_the_whole_networks_are_drawn_from_the_models_layers(depth, option):
+    plain, residual = twins(depth, option)
+    fig, (plain_drawn, residual_drawn) = diagrams.network_pair(plain, residual)
+    (ax,) = fig.axes
+    render(fig)
+    conv, add = keras.layers.Conv2D, keras.layers.Add
+    for column, (model, network) in enumerate([(plain, plain_drawn),
+                                               (residual, residual_drawn)]):
+        # A box for every 3x3 convolution, a + and a shortcut's arc for every Add layer, a
+        # box on an arc for every 1x1 convolution (the projections), for none where the
+        # shortcuts only pad (option A).
+        convolutions = layers_of(model, conv, kernel_size=(3, 3))
+        projections = layers_of(model, conv, kernel_size=(1, 1))
+        assert len(drawn(ax, "conv", column)) == network.convolutions == len(convolutions)
+        assert len(drawn(ax, "adder", column)) == network.adders == len(layers_of(model, add))
+        assert len(drawn(ax, "shortcut", column)) == network.shortcuts == network.adders
+        assert len(drawn(ax, "projection", column)) == network.projections == len(projections)
+        assert network.convolutions + network.projections == len(layers_of(model, conv))
+        # The stride-2 convolutions, and nothing else, are marked "/2".
+        halving = [text for text in network.boxes if "/2" in text]
+        assert len(halving) == len(layers_of(model, conv, kernel_size=(3, 3), strides=(2, 2)))
+        assert network.boxes[-2:] == ["global avg pool", "dense, 10, softmax"]
+        assert network.stages == ["16 filters, 32×32", "32 filters, 16×16", "64 filters, 8×8"]
+    # The plain twin draws no arc; the residual one an arc per block, 3n of depth 6n + 2.
+    assert plain_drawn.shortcuts == plain_drawn.adders == 0
+    assert residual_drawn.shortcuts == (depth - 2) // 2
+    assert residual_drawn.projections == {"A": 0, "B": 2, "C": (depth - 2) // 2}[option]
+    # Option A's two shape-changing shortcuts get a box without weights instead.
+    assert residual_drawn.free_shortcuts == len(drawn(ax, "free shortcut")) == (
+        2 if option == "A" else 0)
+    assert plain_drawn.boxes == residual_drawn.boxes
+
+
+def test_twins_are_drawn_layer_beside_layer_and_the_stages_bracketed():
+    fig, _ = diagrams.network_pair(*twins(20))
+    (ax,) = fig.axes
+    rows = [sorted(round(centre(patch)[1], 3) for patch in drawn(ax, "conv", column))
+            for column in (0, 1)]
+    assert len(rows[0]) == 19 and rows[0] == rows[1]
+    stages = [text.get_text() for text in ax.texts if text.get_text().startswith("stage")]
+    assert stages == ["stage 1\n16 filters\n32×32 maps", "stage 2\n32 filters\n16×16 maps",
+                      "stage 3\n64 filters\n8×8 maps"]
+    titles = {text.get_text(): to_rgba(text.get_color()) for text in ax.texts
+              if text.get_text() in ("plain-20", "ResNet-20")}
+    assert titles == {"plain-20": to_rgba(plots.PLAIN_COLOUR),
+                      "ResNet-20": to_rgba(plots.RESIDUAL_COLOUR)}
+    assert drawn_colours(ax) <= PALETTE_RGBA, drawn_colours(ax) - PALETTE_RGBA
+
+
+def test_the_whole_networks_read_at_the_page_width():
+    # The book saves a figure cropped to what is drawn, at 100 dpi, and shrinks an image wider
+    # than the page's 690 pixels: this one is shown at full size, its text 9 pt or more.
+    fig, _ = diagrams.network_pair(*twins(20))
+    drawn_box = render(fig).get_tightbbox()
+    assert drawn_box.width * 100 <= 690, drawn_box
+    assert min(text.get_fontsize() for text in fig.axes[0].texts) >= 9
+
+
+def test_the_main_path_is_the_branch_with_the_convolutions_whichever_input_of_add_it_is():
+    # A block written with its shortcut first, Add()([shortcut, branch]), and one block with
+    # a projection on its shortcut: the drawing still runs down the convolutions.
+    layers = keras.layers
+    inputs = keras.Input((8, 8, 3))
+    a = layers.Conv2D(8, 3, padding="same")(inputs)
+    branch = layers.Conv2D(8, 3, padding="same")(layers.Conv2D(8, 3, padding="same")(a))
+    a = layers.ReLU()(layers.Add()([a, branch]))
+    branch = layers.Conv2D(16, 3, strides=2, padding="same")(a)
+    shortcut = layers.Conv2D(16, 1, strides=2)(a)
+    a = layers.Add()([shortcut, layers.Conv2D(16, 3, padding="same")(branch)])
+    outputs = layers.Dense(4)(layers.GlobalAveragePooling2D()(a))
+    model = keras.Model(inputs, outputs, name="resnet-odd")
+    fig, (_, odd) = diagrams.network_pair(model, model)
+    assert odd.boxes == ["3×3 conv, 8", "3×3 conv, 8", "3×3 conv, 8", "3×3 conv, 16, /2",
+                         "3×3 conv, 16", "global avg pool", "dense, 4"]
+    assert (odd.shortcuts, odd.adders, odd.projections) == (2, 2, 1)
+    assert [text.get_text() for text in fig.axes[0].texts].count("1×1 conv, 16, /2") == 2
