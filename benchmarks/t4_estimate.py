@@ -43,6 +43,9 @@ CHAPTERS = {
     "3 why ResNets work": ((56, 56, 56, 20), False, False, True),
     "4 matching dimensions": ((20, 20), False, False, True),
     "5 ResNet family (paper recipe)": ((20, 56, 20, 56, 56), True, True, True),
+    # Run alone: chapter 2's twins of 20 and 56 layers, then the original ResNet-110 and its
+    # pre-activation twin (in a build of the whole book only the last two are new).
+    "6 what ResNets do": ((20, 20, 56, 56, 110, 110), False, False, True),
 }
 
 

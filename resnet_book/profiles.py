@@ -86,8 +86,8 @@ PROFILES = {
     "quick": Profile("quick", "fashion_mnist", train_size=2000, test_size=1000,
                      image_size=8, epochs=5, batch_size=64),
     # GPU-sized: the whole of CIFAR-10 at its own 32x32. On Colab's free T4 the chapters'
-    # training, each comparison on three seeds, is estimated at about 15, 30, 23, 6 and 27
-    # minutes for chapters 1 to 5 (benchmarks/t4_estimate.py).
+    # training, each comparison on three seeds, is estimated at about 15, 30, 23, 6, 27 and 44
+    # minutes for chapters 1 to 6, each run alone (benchmarks/t4_estimate.py).
     "full": Profile("full", "cifar10", train_size=None, test_size=None,
                     image_size=None, epochs=8, batch_size=128, augment=True),
     # The full profile with the paper's own schedule for chapter 5's experiment (64,000 steps

@@ -14,7 +14,7 @@ run first takes it through the GPU path; the others read it, and run all their o
 that path.
 
 The chapters are rehearsed by two test files, so that pytest-xdist (one file per worker)
-can run them side by side: ``test_rehearsal_chapters_2_3.py`` and
+can run them side by side: ``test_rehearsal_chapters_2_3_6.py`` and
 ``test_rehearsal_chapters_1_4_5.py``.
 """
 from __future__ import annotations
@@ -35,7 +35,7 @@ REHEARSAL_ENV = {
 }
 CELL_TIMEOUT_S = 900
 # The chapters each rehearsal test file runs, by the start of their file names.
-GROUPS = {"2_3": ("02_", "03_"), "1_4_5": ("01_", "04_", "05_")}
+GROUPS = {"2_3_6": ("02_", "03_", "06_"), "1_4_5": ("01_", "04_", "05_")}
 
 
 def chapters(group: str) -> list:

@@ -161,16 +161,19 @@ def _seeds_summaries(docname: str) -> dict:
 
 # The same network from the same seeds, reported by several chapters under their own labels.
 SHARED_RUNS = {
-    "plain-56": {"02_residual_block": "plain-56", "03_why_resnets_work": "plain-56"},
-    "resnet-56": {"02_residual_block": "resnet-56", "03_why_resnets_work": "resnet-56"},
+    "plain-20": {"02_residual_block": "plain-20", "06_what_resnets_do": "plain-20"},
+    "plain-56": {"02_residual_block": "plain-56", "03_why_resnets_work": "plain-56",
+                 "06_what_resnets_do": "plain-56"},
+    "resnet-56": {"02_residual_block": "resnet-56", "03_why_resnets_work": "resnet-56",
+                  "06_what_resnets_do": "resnet-56"},
     "resnet-20": {"02_residual_block": "resnet-20", "03_why_resnets_work": "resnet-20",
-                  "04_matching_dimensions": "resnet-20 (B)"},
+                  "04_matching_dimensions": "resnet-20 (B)", "06_what_resnets_do": "resnet-20"},
 }
 
 
 @pytest.mark.parametrize("network", SHARED_RUNS)
 def test_chapters_report_the_same_runs_trained_once(book_build, network):
-    """Chapters 3 and 4 train some of chapter 2's networks from the same seeds: in the build
+    """Chapters 3, 4 and 6 train some of chapter 2's networks from the same seeds: in the build
     every chapter reports the same runs, each trained once (or not at all, where a run cache
     from an earlier build already holds it) and otherwise read from the run cache."""
     reports = {}

@@ -1,9 +1,9 @@
-"""Chapters 2 and 3 run top to bottom on the rehearsed GPU path (see tests/rehearsal.py)."""
+"""Chapters 2, 3 and 6 run top to bottom on the rehearsed GPU path (see tests/rehearsal.py)."""
 import pytest
 
 from .rehearsal import chapters, rehearse, set_rehearsal_environment
 
-PATHS = chapters("2_3")
+PATHS = chapters("2_3_6")
 
 
 @pytest.mark.parametrize("path", PATHS, ids=lambda p: p.name)
