@@ -81,8 +81,9 @@ PROFILES = {
     # what that does). At 16x16 on two cores a 56-layer network's run takes about 3.5 times
     # as long (71-104 s against 19-46 s, in cold book builds), and in its 160 steps plain-56
     # still ends near chance (80 % training error, loss 2.11): the size alone does not make
-    # that run mean more, and the book's runs on three seeds already take the cold build
-    # past its 10 minutes at 8x8.
+    # that run mean more, and the book's runs on three seeds take the cold build to 7.8 min
+    # at 8x8 on a 2-core Intel VM (12.3 min for chapters 1-5 on a 2-core AMD VM half as
+    # fast): 3.5 times the training would not fit its 10 minutes on either.
     "quick": Profile("quick", "fashion_mnist", train_size=2000, test_size=1000,
                      image_size=8, epochs=5, batch_size=64),
     # GPU-sized: the whole of CIFAR-10 at its own 32x32. On Colab's free T4 the chapters'
