@@ -81,7 +81,7 @@ PROFILES = {
     # what that does). At 16x16 on two cores a 56-layer network's run takes about 3.5 times
     # as long (71-104 s against 19-46 s, in cold book builds), and in its 160 steps plain-56
     # still ends near chance (80 % training error, loss 2.11): the size alone does not make
-    # that run mean more, and the book's runs on three seeds take the cold build to 7.8 min
+    # that run mean more, and the book's runs on three seeds take the cold build to 9.4 min
     # at 8x8 on a 2-core Intel VM (12.3 min for chapters 1-5 on a 2-core AMD VM half as
     # fast): 3.5 times the training would not fit its 10 minutes on either.
     "quick": Profile("quick", "fashion_mnist", train_size=2000, test_size=1000,
