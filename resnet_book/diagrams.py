@@ -472,10 +472,10 @@ def _shortcut_box(fork, path, join):
     return ", ".join(parts) or "reshape", "free"
 
 
-def _draw_network(ax, model, x, bottom, tops, drawn):
-    """Draw one network down the line ``x`` from ``bottom``, the foot of its input's shape,
-    its boxes' tops at ``tops``; count what it draws in ``drawn``."""
-    rows, shortcuts = _layout(model)
+def _draw_network(ax, model, layout, x, bottom, tops, drawn):
+    """Draw one network, laid out by :func:`_layout`, down the line ``x`` from ``bottom``, the
+    foot of its input's shape, its boxes' tops at ``tops``; count what it draws in ``drawn``."""
+    rows, shortcuts = layout
     width, height = NETWORK_BOX
     at = {}  # id of an operation -> the height where it was drawn
     # The input: its shape above the first arrow.
@@ -530,7 +530,6 @@ def _draw_network(ax, model, x, bottom, tops, drawn):
               **{**NETWORK_ARROW, "linewidth": 1.1})
         ax.patches[-1].set_gid("shortcut")
         drawn.shortcuts += 1
-    return rows
 
 
 def _stages(rows):
@@ -564,17 +563,20 @@ def network_pair(left, right, fig=None):
     ``fig`` (a new figure by default) is resized to fit the drawing: about 6.3 inches wide
     and, for ResNet-20, 13 inches tall. Returns ``(fig, [DrawnNetwork of left, of right])``.
     """
-    layouts = [_layout(model)[0] for model in (left, right)]
-    texts = [[row["text"] for row in rows] for rows in layouts]
+    models = (left, right)
+    layouts = [_layout(model) for model in models]
+    column_rows = [rows for rows, _ in layouts]
+    stages = [_stages(rows) for rows in column_rows]
+    texts = [[row["text"] for row in rows] for rows in column_rows]
     twins = texts[0] == texts[1]
     width, height = NETWORK_BOX
     top = -0.45  # below the titles and the input's shape
     tops_of = []
-    for rows in layouts:
+    for rows in column_rows:
         # Twins' rows are spaced alike: each gap as wide as the wider of the two needs.
         tops, y = [], top
         for index in range(len(rows)):
-            y -= max([_gap(both[index]["before"]) for both in (layouts if twins else [rows])]
+            y -= max([_gap(both[index]["before"]) for both in (column_rows if twins else [rows])]
                      + [0.25] * (index == 0))
             tops.append(y)
             y -= height
@@ -582,7 +584,7 @@ def network_pair(left, right, fig=None):
     bottom = min(tops[-1] for tops in tops_of) - height
     left_edge = -width / 2 - 1.05
     right_edge = NETWORK_COLUMNS + NETWORK_ARC + NETWORK_SIDE_BOX[0] / 2 + 0.05
-    notes = _network_notes([left, right], texts)
+    notes = _network_notes(layouts, texts)
     note_lines = sum(note.count("\n") + 1 for note in notes)
     lowest = bottom - 0.25 - 0.19 * note_lines
     size = (right_edge - left_edge, 0.1 - lowest)
@@ -590,19 +592,20 @@ def network_pair(left, right, fig=None):
     fig.set_size_inches(*size)
     ax = fig.add_axes((0, 0, 1, 1))
     drawn = []
-    for index, (model, tops) in enumerate(zip((left, right), tops_of)):
+    for index, (model, layout, tops) in enumerate(zip(models, layouts, tops_of)):
         x = index * NETWORK_COLUMNS
         network = DrawnNetwork(model.name)
-        rows = _draw_network(ax, model, x, top, tops, network)
+        _draw_network(ax, model, layout, x, top, tops, network)
         residual = network.shortcuts > 0
         title = model.name.replace("resnet", "ResNet")
         ax.text(x, -0.05, title, ha="center", va="top", fontsize=NETWORK_TITLE,
                 fontweight="bold", color=NETWORK_COLOURS["residual" if residual else "plain"])
-        network.stages = [f"{filters} filters, {maps}" for filters, maps, _, _ in _stages(rows)]
+        network.stages = [f"{filters} filters, {maps}"
+                          for filters, maps, _, _ in stages[index]]
         drawn.append(network)
     # The stages, bracketed beside the first column (the second's rows are level with them).
     bracket = -width / 2 - 0.1
-    for number, (filters, maps, first, last) in enumerate(_stages(layouts[0]), start=1):
+    for number, (filters, maps, first, last) in enumerate(stages[0], start=1):
         high, low = tops_of[0][first], tops_of[0][last] - height
         line(ax, [(bracket + 0.06, high), (bracket, high), (bracket, low),
                   (bracket + 0.06, low)], NOTE_COLOUR, linewidth=1.0)
@@ -620,13 +623,13 @@ def network_pair(left, right, fig=None):
     return fig, drawn
 
 
-def _network_notes(models, texts):
+def _network_notes(layouts, texts):
     """The legend under the networks: what a box folds in, and the shortcuts' boxes drawn."""
     notes = ["A 3×3 conv box is a convolution, batch norm and ReLU (in a residual block the\n"
              "second ReLU comes after the +)"
              + ("; /2: stride 2, which halves the maps." if any(
                  "/2" in text for column in texts for text in column if text) else ".")]
-    shortcuts = [box for model in models for fork, path, join in _paths(model)[1]
+    shortcuts = [box for _, paths in layouts for fork, path, join in paths
                  for box in [_shortcut_box(fork, path, join)] if box]
     if any(kind == "conv" for _, kind in shortcuts):
         notes.append("A 1×1 conv box on a shortcut is a projection: convolution and batch "
